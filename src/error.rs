@@ -1,0 +1,328 @@
+//! Error values. Every error of an operation that was handed a job gives the
+//! job back.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+/// Why a [`Context`](crate::Context) ended.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, ContextError};
+///
+/// let ctx = Context::with_cancel(&Context::background());
+/// ctx.cancel();
+/// assert_eq!(ctx.err(), Some(ContextError::Cancelled));
+/// assert_eq!(ContextError::Cancelled.to_string(), "context cancelled");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ContextError {
+    /// [`Context::cancel`](crate::Context::cancel) was called on the context
+    /// or on one of its ancestors.
+    Cancelled,
+    /// The deadline of the context, or of one of its ancestors, passed.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContextError::Cancelled => "context cancelled",
+            ContextError::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl Error for ContextError {}
+
+/// A [`Builder`](crate::Builder) was given a configuration no pool can run.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{BuildError, WorkerPool};
+///
+/// let err = WorkerPool::new(0).unwrap_err();
+/// assert_eq!(err, BuildError::ZeroWorkers);
+/// assert_eq!(err.to_string(), "a worker pool needs at least one worker");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The pool was asked for zero workers.
+    ZeroWorkers,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::ZeroWorkers => f.write_str("a worker pool needs at least one worker"),
+        }
+    }
+}
+
+impl Error for BuildError {}
+
+/// The operating system refused to start one of a run's threads.
+///
+/// By the time this error is returned, the threads that did start have been
+/// stopped and joined, and no job has run.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, WorkerPool};
+///
+/// // No system grants a 32 TiB stack.
+/// let pool = WorkerPool::builder().workers(2).stack_size(1 << 45).build().unwrap();
+/// let err = pool
+///     .run(&Context::background(), 0..10u64, |_, n: u64| Ok::<_, ()>(n))
+///     .unwrap_err();
+/// assert!(err.thread_name().starts_with("wpool-"));
+/// assert!(std::error::Error::source(&err).is_some());
+/// ```
+#[derive(Debug)]
+pub struct StartError {
+    thread_name: String,
+    source: io::Error,
+}
+
+impl StartError {
+    pub(crate) fn new(thread_name: String, source: io::Error) -> StartError {
+        StartError {
+            thread_name,
+            source,
+        }
+    }
+
+    /// The name of the thread that could not be started.
+    pub fn thread_name(&self) -> &str {
+        &self.thread_name
+    }
+
+    /// Returns the operating system's error.
+    pub fn into_io_error(self) -> io::Error {
+        self.source
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "failed to start thread {:?}", self.thread_name)
+    }
+}
+
+impl Error for StartError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+macro_rules! job_error {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $is:ident, $text:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub enum $name<T> {
+            $( $(#[$vmeta])* $variant(T), )+
+        }
+
+        impl<T> $name<T> {
+            /// Returns the job that was not submitted.
+            pub fn into_inner(self) -> T {
+                match self {
+                    $( $name::$variant(job) => job, )+
+                }
+            }
+
+            $(
+                #[doc = concat!("Returns `true` for [`", stringify!($name), "::", stringify!($variant), "`].")]
+                pub fn $is(&self) -> bool {
+                    matches!(self, $name::$variant(_))
+                }
+            )+
+        }
+
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $( $name::$variant(_) => f.write_str(concat!(stringify!($variant), "(..)")), )+
+                }
+            }
+        }
+
+        impl<T> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $( $name::$variant(_) => f.write_str($text), )+
+                }
+            }
+        }
+
+        impl<T> Error for $name<T> {}
+    };
+}
+
+job_error! {
+    /// A blocking [`Submitter::submit`](crate::Submitter::submit) failed; the
+    /// job comes back unrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1).unwrap();
+    /// let (submitter, run) = pool.start(&Context::background(), |_, n: u32| Ok::<_, ()>(n)).unwrap();
+    /// run.cancel();
+    /// let err = submitter.submit(Job::new(7u64, 7)).unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// assert_eq!(err.into_inner().into_args(), 7);
+    /// ```
+    SubmitError {
+        /// The run no longer takes jobs: it was shut down or has ended.
+        Closed => is_closed, "submitting to a closed run";
+        /// The run's context was cancelled.
+        Cancelled => is_cancelled, "submitting to a cancelled run";
+    }
+}
+
+job_error! {
+    /// A [`Submitter::try_submit`](crate::Submitter::try_submit) failed; the
+    /// job comes back unrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1).unwrap();
+    /// let (submitter, run) = pool.start(&Context::background(), |_, n: u32| Ok::<_, ()>(n)).unwrap();
+    /// run.shutdown();
+    /// let err = submitter.try_submit(Job::new(1u64, 1)).unwrap_err();
+    /// assert!(err.is_closed());
+    /// ```
+    TrySubmitError {
+        /// The job queue is full.
+        Full => is_full, "submitting to a full job queue";
+        /// The run no longer takes jobs: it was shut down or has ended.
+        Closed => is_closed, "submitting to a closed run";
+        /// The run's context was cancelled.
+        Cancelled => is_cancelled, "submitting to a cancelled run";
+    }
+}
+
+job_error! {
+    /// A [`Submitter::submit_timeout`](crate::Submitter::submit_timeout) or
+    /// [`submit_deadline`](crate::Submitter::submit_deadline) failed; the job
+    /// comes back unrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1).unwrap();
+    /// let (submitter, run) = pool.start(&Context::background(), |_, n: u32| Ok::<_, ()>(n)).unwrap();
+    /// run.shutdown();
+    /// let err = submitter.submit_timeout(Job::new(1u64, 1), Duration::from_millis(1)).unwrap_err();
+    /// assert!(err.is_closed());
+    /// ```
+    SubmitTimeoutError {
+        /// No room appeared in the job queue before the timeout.
+        Timeout => is_timeout, "timed out submitting to a full job queue";
+        /// The run no longer takes jobs: it was shut down or has ended.
+        Closed => is_closed, "submitting to a closed run";
+        /// The run's context was cancelled.
+        Cancelled => is_cancelled, "submitting to a cancelled run";
+    }
+}
+
+impl<T> From<SubmitError<T>> for TrySubmitError<T> {
+    fn from(err: SubmitError<T>) -> Self {
+        match err {
+            SubmitError::Closed(job) => TrySubmitError::Closed(job),
+            SubmitError::Cancelled(job) => TrySubmitError::Cancelled(job),
+        }
+    }
+}
+
+impl<T> From<SubmitError<T>> for SubmitTimeoutError<T> {
+    fn from(err: SubmitError<T>) -> Self {
+        match err {
+            SubmitError::Closed(job) => SubmitTimeoutError::Closed(job),
+            SubmitError::Cancelled(job) => SubmitTimeoutError::Cancelled(job),
+        }
+    }
+}
+
+/// [`Run::try_next`](crate::Run::try_next) found no result ready.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, TryNextError, WorkerPool};
+///
+/// let pool = WorkerPool::new(1).unwrap();
+/// let mut run = pool.run(&Context::background(), Vec::<u32>::new(), |_, n| Ok::<_, ()>(n)).unwrap();
+/// run.done().recv().ok();
+/// assert_eq!(run.try_next().unwrap_err(), TryNextError::Finished);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TryNextError {
+    /// No result is ready yet, but the run has not finished.
+    Empty,
+    /// The run has finished and every result has been read.
+    Finished,
+}
+
+impl fmt::Display for TryNextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryNextError::Empty => "no result is ready yet",
+            TryNextError::Finished => "the run has finished and every result was read",
+        })
+    }
+}
+
+impl Error for TryNextError {}
+
+/// [`Run::next_timeout`](crate::Run::next_timeout) or
+/// [`Run::next_deadline`](crate::Run::next_deadline) got no result.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use wpool::{Context, NextTimeoutError, WorkerPool};
+///
+/// let pool = WorkerPool::new(1).unwrap();
+/// let mut run = pool.run(&Context::background(), Vec::<u32>::new(), |_, n| Ok::<_, ()>(n)).unwrap();
+/// let err = run.next_timeout(Duration::from_secs(5)).unwrap_err();
+/// assert_eq!(err, NextTimeoutError::Finished);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NextTimeoutError {
+    /// No result arrived in time; the run goes on.
+    Timeout,
+    /// The run has finished and every result has been read.
+    Finished,
+}
+
+impl fmt::Display for NextTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NextTimeoutError::Timeout => "timed out waiting for a result",
+            NextTimeoutError::Finished => "the run has finished and every result was read",
+        })
+    }
+}
+
+impl Error for NextTimeoutError {}

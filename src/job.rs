@@ -1,0 +1,382 @@
+//! Jobs and their descriptors.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::Context;
+
+/// A job's identifier: a number or a string, returned with the job's result.
+///
+/// Numeric ids cost nothing to make, which matters when a generator feeds
+/// millions of jobs; string ids are shared, so cloning one never copies the
+/// text.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::JobId;
+///
+/// let numeric = JobId::from(42u64);
+/// let named = JobId::from("resize:cat.png");
+/// assert_eq!(numeric.to_string(), "42");
+/// assert_eq!(numeric.as_u64(), Some(42));
+/// assert_eq!(named.as_str(), Some("resize:cat.png"));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(IdRepr);
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum IdRepr {
+    Number(u64),
+    Text(Arc<str>),
+}
+
+impl JobId {
+    /// Returns the id as a number, if it is one.
+    pub fn as_u64(&self) -> Option<u64> {
+        match &self.0 {
+            IdRepr::Number(n) => Some(*n),
+            IdRepr::Text(_) => None,
+        }
+    }
+
+    /// Returns the id as a string, if it was made from one.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.0 {
+            IdRepr::Number(_) => None,
+            IdRepr::Text(text) => Some(text),
+        }
+    }
+}
+
+macro_rules! job_id_from_unsigned {
+    ($($t:ty),*) => {$(
+        impl From<$t> for JobId {
+            fn from(n: $t) -> JobId {
+                JobId(IdRepr::Number(n as u64))
+            }
+        }
+    )*};
+}
+job_id_from_unsigned!(u8, u16, u32, u64, usize);
+
+impl From<&str> for JobId {
+    fn from(text: &str) -> JobId {
+        JobId(IdRepr::Text(text.into()))
+    }
+}
+
+impl From<String> for JobId {
+    fn from(text: String) -> JobId {
+        JobId(IdRepr::Text(text.into()))
+    }
+}
+
+impl From<Arc<str>> for JobId {
+    fn from(text: Arc<str>) -> JobId {
+        JobId(IdRepr::Text(text))
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            IdRepr::Number(n) => fmt::Display::fmt(n, f),
+            IdRepr::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Debug for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            IdRepr::Number(n) => write!(f, "JobId({n})"),
+            IdRepr::Text(text) => write!(f, "JobId({text:?})"),
+        }
+    }
+}
+
+/// Free-form key/value labels carried from a job to its result (Go's
+/// `map[string]interface{}`, with string values).
+///
+/// An empty `Metadata` does not allocate.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::Metadata;
+///
+/// let mut meta = Metadata::new();
+/// meta.insert("tenant", "acme");
+/// meta.insert("tenant", "globex");
+/// assert_eq!(meta.get("tenant"), Some("globex"));
+/// assert_eq!(meta.len(), 1);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Metadata(Vec<(Cow<'static, str>, String)>);
+
+impl Metadata {
+    /// Returns empty metadata.
+    pub fn new() -> Metadata {
+        Metadata(Vec::new())
+    }
+
+    /// Sets `key` to `value`, returning the previous value.
+    pub fn insert(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Option<String> {
+        let key = key.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, old)) => Some(std::mem::replace(old, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Returns the value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Returns the number of keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Returns `true` if there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates over the pairs in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metadata {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Metadata {
+        let mut meta = Metadata::new();
+        for (k, v) in pairs {
+            meta.insert(k, v);
+        }
+        meta
+    }
+}
+
+/// What identifies a job: its id, a kind tag and metadata. The descriptor
+/// travels with the job and comes back with its result, or with the job
+/// itself if it never started.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::JobDescriptor;
+///
+/// let d = JobDescriptor::new(7u64).with_kind("resize").with_meta("size", "64x64");
+/// assert_eq!(d.id().as_u64(), Some(7));
+/// assert_eq!(d.kind(), "resize");
+/// assert_eq!(d.metadata().get("size"), Some("64x64"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct JobDescriptor {
+    id: JobId,
+    kind: Cow<'static, str>,
+    metadata: Metadata,
+}
+
+impl JobDescriptor {
+    /// Returns a descriptor with this id, an empty kind and no metadata.
+    pub fn new(id: impl Into<JobId>) -> JobDescriptor {
+        JobDescriptor {
+            id: id.into(),
+            kind: Cow::Borrowed(""),
+            metadata: Metadata::new(),
+        }
+    }
+
+    /// Sets the kind tag (Go's `JType`).
+    #[must_use]
+    pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> JobDescriptor {
+        self.kind = kind.into();
+        self
+    }
+
+    /// Adds one metadata pair.
+    #[must_use]
+    pub fn with_meta(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key, value);
+        self
+    }
+
+    /// Replaces the metadata.
+    #[must_use]
+    pub fn with_metadata(mut self, metadata: Metadata) -> JobDescriptor {
+        self.metadata = metadata;
+        self
+    }
+
+    /// The job's id.
+    pub fn id(&self) -> &JobId {
+        &self.id
+    }
+
+    /// The job's kind tag; empty unless one was set.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The job's metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The job's metadata, to change.
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+}
+
+/// A unit of work: a [`JobDescriptor`] and the arguments the run's job
+/// function is called with.
+///
+/// The function itself is given once per run (see
+/// [`WorkerPool::run`](crate::WorkerPool::run)) and shared by all jobs, so a
+/// job costs no allocation of its own. For a different closure per job, use
+/// [`Job::from_fn`] with [`WorkerPool::run_boxed`](crate::WorkerPool::run_boxed).
+///
+/// # Examples
+///
+/// ```
+/// use wpool::Job;
+///
+/// let job = Job::new(1u64, "https://example.com").with_kind("fetch");
+/// assert_eq!(job.descriptor().kind(), "fetch");
+/// assert_eq!(*job.args(), "https://example.com");
+/// ```
+pub struct Job<A> {
+    descriptor: JobDescriptor,
+    args: A,
+}
+
+/// A job's own closure, for runs in which every job does something
+/// different; see [`Job::from_fn`].
+pub type JobFn<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
+
+impl<A> Job<A> {
+    /// Returns a job with a fresh descriptor carrying `id`.
+    pub fn new(id: impl Into<JobId>, args: A) -> Job<A> {
+        Job {
+            descriptor: JobDescriptor::new(id),
+            args,
+        }
+    }
+
+    /// Returns a job with the given descriptor.
+    pub fn with_descriptor(descriptor: JobDescriptor, args: A) -> Job<A> {
+        Job { descriptor, args }
+    }
+
+    /// Sets the descriptor's kind tag.
+    #[must_use]
+    pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> Job<A> {
+        self.descriptor.kind = kind.into();
+        self
+    }
+
+    /// Adds one metadata pair to the descriptor.
+    #[must_use]
+    pub fn with_meta(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+        self.descriptor.metadata.insert(key, value);
+        self
+    }
+
+    /// The job's descriptor.
+    pub fn descriptor(&self) -> &JobDescriptor {
+        &self.descriptor
+    }
+
+    /// The job's id.
+    pub fn id(&self) -> &JobId {
+        &self.descriptor.id
+    }
+
+    /// The arguments the job function will be called with.
+    pub fn args(&self) -> &A {
+        &self.args
+    }
+
+    /// Returns the arguments, dropping the descriptor.
+    pub fn into_args(self) -> A {
+        self.args
+    }
+
+    /// Splits the job into its descriptor and arguments.
+    pub fn into_parts(self) -> (JobDescriptor, A) {
+        (self.descriptor, self.args)
+    }
+}
+
+impl<T, E> Job<JobFn<T, E>> {
+    /// Returns a job that carries its own closure, for
+    /// [`WorkerPool::run_boxed`](crate::WorkerPool::run_boxed). This costs
+    /// one allocation per job; prefer one shared function with
+    /// [`Job::new`] where the jobs differ only in their arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, JobFn, WorkerPool};
+    ///
+    /// let jobs: Vec<Job<JobFn<String, ()>>> = vec![
+    ///     Job::from_fn(1u64, |_| Ok("one".to_string())),
+    ///     Job::from_fn(2u64, |_| Ok("two".repeat(2))),
+    /// ];
+    /// let pool = WorkerPool::new(2).unwrap();
+    /// let mut values: Vec<String> = pool
+    ///     .run_boxed(&Context::background(), jobs)
+    ///     .unwrap()
+    ///     .filter_map(|r| r.into_value())
+    ///     .collect();
+    /// values.sort();
+    /// assert_eq!(values, ["one", "twotwo"]);
+    /// ```
+    pub fn from_fn<F>(id: impl Into<JobId>, f: F) -> Job<JobFn<T, E>>
+    where
+        F: FnOnce(&Context) -> Result<T, E> + Send + 'static,
+    {
+        Job::new(id, Box::new(f))
+    }
+}
+
+impl<A> fmt::Debug for Job<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("descriptor", &self.descriptor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Clone> Clone for Job<A> {
+    fn clone(&self) -> Job<A> {
+        Job {
+            descriptor: self.descriptor.clone(),
+            args: self.args.clone(),
+        }
+    }
+}

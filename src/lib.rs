@@ -1,0 +1,201 @@
+//! A worker pool on OS threads that hands back one result per job, read like
+//! an iterator, and stops on a Go-style [`Context`].
+//!
+//! It is Go's worker-pool pattern done with Rust's guarantees: a feeder
+//! generates jobs, N workers take them from one shared queue (fan-out),
+//! every job's result goes to one results channel (fan-in), and a context
+//! (cancel, timeout, deadline, parent and child) stops the whole run.
+//!
+//! - **Nothing is lost.** Every job submitted yields exactly one
+//!   [`JobResult`] (succeeded, failed, cancelled or panicked), or comes back
+//!   unstarted in the [`Summary`], ready to be resubmitted.
+//! - **Nothing hangs.** Cancellation wakes the feeder, the workers and every
+//!   blocked send. Dropping the [`Run`] cancels it and joins its threads,
+//!   also when the reader stopped halfway.
+//! - **Panics stay in their job**: a panic becomes [`Outcome::Panicked`]
+//!   with its message, and the worker goes on.
+//! - **Memory is bounded** for any number of jobs: the input is pulled
+//!   lazily, and both channels have a capacity counted in jobs.
+//!
+//! # Hello, world
+//!
+//! The Go original's demo: 1,000 jobs, job `i` returns `2 * i`.
+//!
+//! ```
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(4)?;
+//! let jobs = (0..1000u64).map(|i| Job::new(i, i).with_kind("double"));
+//! let run = pool.run(&Context::background(), jobs, |_ctx, i: u64| Ok::<u64, String>(2 * i))?;
+//! for result in run {
+//!     let i = result.id().as_u64().unwrap();
+//!     assert_eq!(result.value(), Some(&(2 * i)));
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Jobs
+//!
+//! A [`Job`] is a [`JobDescriptor`] (id, kind tag, metadata; returned with
+//! the result) and the arguments of the run's job function. The function is
+//! given once per run and shared, so a job costs no allocation for it; the
+//! function returns `Result<T, E>` with your own `T` and `E`. Where every
+//! job needs its own code, [`Job::from_fn`] boxes a closure per job for
+//! [`WorkerPool::run_boxed`].
+//!
+//! # Configuring the pool
+//!
+//! [`WorkerPool::builder`] sets the number of workers, the capacities of the
+//! job queue and the results channel (in jobs), the thread names and stack
+//! size. A bad configuration is an error value, never a panic:
+//!
+//! ```
+//! use wpool::{BuildError, WorkerPool};
+//!
+//! let pool = WorkerPool::builder().workers(8).queue_capacity(4096).thread_name("fetch").build()?;
+//! assert_eq!(pool.workers(), 8);
+//! assert_eq!(WorkerPool::new(0).unwrap_err(), BuildError::ZeroWorkers);
+//! # Ok::<(), BuildError>(())
+//! ```
+//!
+//! # Reading results
+//!
+//! [`Run`] is an [`Iterator`] that blocks for the next result and ends after
+//! the last one. [`Run::try_next`] and [`Run::next_timeout`] don't block, or
+//! not for long, and [`Run::results`] is the raw channel, for
+//! [`crossbeam_channel::select!`]. [`Run::counts`] reads live counters for a
+//! progress bar, and [`Run::wait`] returns the final [`Summary`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(2)?;
+//! let mut run = pool.run(&Context::background(), (0..10u64).map(|i| Job::new(i, i)), |_, i: u64| {
+//!     if i == 3 { Err(format!("job {i} failed")) } else { Ok(i) }
+//! })?;
+//! let first = run.next_timeout(Duration::from_secs(5))?;
+//! assert!(first.id().as_u64().is_some());
+//! let failures = (&mut run).filter(|r| r.outcome().is_failed()).count();
+//! let summary = run.wait();
+//! assert_eq!(summary.counts.failed, 1);
+//! assert!(failures <= 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Cancelling, timeouts and deadlines
+//!
+//! Every run gets its own child of the context it was started with, and
+//! hands it to each job. Cancelling the parent, a deadline passing, or
+//! [`Run::cancel`] stops the run: running jobs see the context ended (a
+//! job that returns `Err` then counts as [`Outcome::Cancelled`]), and jobs
+//! not yet started come back in [`Summary::unstarted`].
+//!
+//! ```
+//! use std::time::Duration;
+//! use wpool::{Context, ContextError, Job, WorkerPool};
+//!
+//! let ctx = Context::with_timeout(&Context::background(), Duration::from_millis(20));
+//! let pool = WorkerPool::new(2)?;
+//! let jobs = (0..100u64).map(|i| Job::new(i, i));
+//! // Each job takes 10 ms unless the context ends first.
+//! let run = pool.run(&ctx, jobs, |ctx, _| ctx.sleep(Duration::from_millis(10)))?;
+//! let summary = run.wait();
+//! assert_eq!(summary.cancelled_by, Some(ContextError::DeadlineExceeded));
+//! assert!(summary.unstarted.len() > 50);
+//! assert_eq!(summary.counts.finished() + summary.counts.unstarted, summary.counts.submitted);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Submitting from many threads
+//!
+//! [`WorkerPool::start`] returns a [`Submitter`] with `submit` (waits while
+//! the queue is full), `try_submit` and `submit_timeout`; each gives the job
+//! back when it fails. The run ends once every submitter is dropped and the
+//! queue is drained.
+//!
+//! ```
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(2)?;
+//! let (submitter, run) = pool.start(&Context::background(), |_, line: String| Ok::<_, ()>(line.len()))?;
+//! std::thread::spawn(move || {
+//!     for (i, line) in ["a", "bb", "ccc"].into_iter().enumerate() {
+//!         submitter.submit(Job::new(i, line.to_string())).unwrap();
+//!     }
+//! });
+//! let total: usize = run.filter_map(|r| r.into_value()).sum();
+//! assert_eq!(total, 6);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Shutdown and drop
+//!
+//! [`Run::shutdown`] is graceful (stop taking jobs, finish queued ones);
+//! [`Run::cancel`] is immediate. [`Run::done`] is a channel that closes only
+//! after every worker has been joined, so a reader that sees it can drain
+//! the remaining results without blocking. Dropping a `Run` cancels it and
+//! joins its threads:
+//!
+//! ```
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(4)?;
+//! let endless = (0u64..).map(|i| Job::new(i, i));
+//! let run = pool.run(&Context::background(), endless, |_, i: u64| Ok::<_, ()>(i))?;
+//! let first_three: Vec<_> = run.take(3).collect(); // drops the run: cancel and join
+//! assert_eq!(first_three.len(), 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Panics in jobs
+//!
+//! ```
+//! use wpool::{Context, Job, Outcome, WorkerPool};
+//!
+//! let pool = WorkerPool::new(2)?;
+//! let run = pool.run(&Context::background(), (0..10u32).map(|i| Job::new(i, i)), |_, i: u32| {
+//!     assert!(i != 7, "seven is unlucky");
+//!     Ok::<_, ()>(i)
+//! })?;
+//! let panics: Vec<String> = run
+//!     .filter_map(|r| match r.into_outcome() {
+//!         Outcome::Panicked(panic) => Some(panic.message().to_owned()),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! assert_eq!(panics, ["seven is unlucky"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! (The panic is still reported by the default panic hook on stderr; install
+//! your own hook with [`std::panic::set_hook`] to silence it.)
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod feeder;
+mod job;
+mod outcome;
+mod parcel;
+mod pool;
+mod run;
+mod stats;
+mod submit;
+mod timer;
+mod unwind;
+mod worker;
+
+pub use crate::context::Context;
+pub use crate::error::{
+    BuildError, ContextError, NextTimeoutError, StartError, SubmitError, SubmitTimeoutError,
+    TryNextError, TrySubmitError,
+};
+pub use crate::job::{Job, JobDescriptor, JobFn, JobId, Metadata};
+pub use crate::outcome::{JobFailure, JobPanic, JobResult, Outcome};
+pub use crate::pool::{Builder, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, WorkerPool};
+pub use crate::run::{Run, Summary};
+pub use crate::stats::Counts;
+pub use crate::submit::Submitter;

@@ -1,0 +1,132 @@
+//! What travels on a run's channels, and how big a batch should be.
+//!
+//! # Why batches
+//!
+//! One channel message per job caps a pool at a few million jobs a second,
+//! whatever the job: the send, the receive and the wake-up cost more than a
+//! small job. So the feeder sends *parcels* of jobs and each worker sends its
+//! results back in batches. A parcel is sized from the measured cost of a
+//! job to hold about [`PARCEL_WORK`] of work: trivial jobs travel thousands
+//! to a message, while jobs of a millisecond or more travel alone, so that
+//! one worker never sits on work that idle workers could have taken.
+//!
+//! Capacities are configured in jobs, not messages: a channel of capacity
+//! `c` holds at most `slots` messages of at most `max_batch` jobs each, with
+//! `slots * max_batch <= c`, so memory stays bounded whatever the batch size.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::Job;
+
+/// How much work one parcel should carry.
+pub(crate) const PARCEL_WORK: Duration = Duration::from_millis(1);
+
+/// The largest batch on either channel; beyond this a bigger batch saves
+/// nothing measurable and only delays the first results.
+const MAX_BATCH: usize = 4096;
+
+/// A message on the job queue: one submitted job, or a parcel from the
+/// feeder.
+pub(crate) enum Parcel<A> {
+    One(Job<A>),
+    Many(Vec<Job<A>>),
+}
+
+impl<A> Parcel<A> {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Parcel::One(_) => 1,
+            Parcel::Many(jobs) => jobs.len(),
+        }
+    }
+}
+
+impl<A> IntoIterator for Parcel<A> {
+    type Item = Job<A>;
+    type IntoIter = ParcelIter<A>;
+
+    fn into_iter(self) -> ParcelIter<A> {
+        match self {
+            Parcel::One(job) => ParcelIter::One(Some(job)),
+            Parcel::Many(jobs) => ParcelIter::Many(jobs.into_iter()),
+        }
+    }
+}
+
+pub(crate) enum ParcelIter<A> {
+    One(Option<Job<A>>),
+    Many(std::vec::IntoIter<Job<A>>),
+}
+
+impl<A> Iterator for ParcelIter<A> {
+    type Item = Job<A>;
+
+    fn next(&mut self) -> Option<Job<A>> {
+        match self {
+            ParcelIter::One(job) => job.take(),
+            ParcelIter::Many(jobs) => jobs.next(),
+        }
+    }
+}
+
+/// The shape of one bounded channel: how many messages it holds and how
+/// many jobs (or results) one message may carry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lane {
+    pub(crate) slots: usize,
+    pub(crate) max_batch: usize,
+}
+
+impl Lane {
+    /// Splits a capacity in jobs into message slots and a batch size. At
+    /// least two slots per worker: fewer made workers queue behind each
+    /// other on the channel and stall now and then at high worker counts.
+    pub(crate) fn new(capacity: usize, workers: usize) -> Lane {
+        if capacity == 0 {
+            return Lane {
+                slots: 0,
+                max_batch: 1,
+            };
+        }
+        let slots = capacity.min(workers.saturating_mul(2).max(4));
+        Lane {
+            slots,
+            max_batch: (capacity / slots).clamp(1, MAX_BATCH),
+        }
+    }
+}
+
+/// The measured average cost of one job, shared by the workers (who
+/// measure) and the feeder (who sizes parcels from it).
+#[derive(Default)]
+pub(crate) struct JobCost {
+    nanos: AtomicU64,
+}
+
+impl JobCost {
+    /// Folds in one parcel's measurement. Workers race on this; a lost
+    /// update only delays the estimate by one parcel.
+    pub(crate) fn record(&self, elapsed: Duration, jobs: usize) {
+        if jobs == 0 {
+            return;
+        }
+        let sample = (elapsed.as_nanos() / jobs as u128).clamp(1, u64::MAX as u128) as u64;
+        let old = self.nanos.load(Relaxed);
+        let new = if old == 0 {
+            sample
+        } else {
+            (old.saturating_mul(3) / 4).saturating_add(sample / 4).max(1)
+        };
+        self.nanos.store(new, Relaxed);
+    }
+
+    /// How many jobs make a parcel of about [`PARCEL_WORK`]; one until a
+    /// measurement exists, so slow jobs never start out bunched together.
+    pub(crate) fn parcel_size(&self, max_batch: usize) -> usize {
+        match self.nanos.load(Relaxed) {
+            0 => 1,
+            nanos => ((PARCEL_WORK.as_nanos() as u64 / nanos) as usize).clamp(1, max_batch),
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The pool's configuration, its builder, and the ways to start a run.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::feeder::feed;
+use crate::run::Launch;
+use crate::submit::{Intake, Submitter};
+use crate::worker::work;
+use crate::{BuildError, Context, Job, JobFn, Run, StartError};
+
+/// Default capacity of the job queue, in jobs. Measured on 1,000,000
+/// trivial jobs: past a few thousand jobs in flight throughput no longer
+/// grows, while memory does. See the README's performance section.
+pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
+
+/// Default capacity of the results channel, in results.
+pub const DEFAULT_RESULTS_CAPACITY: usize = 16_384;
+
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) results_capacity: usize,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+}
+
+/// A worker pool: the configuration every run it starts shares.
+///
+/// Each run starts its own worker threads and joins them all before it
+/// reports done, so a `WorkerPool` holds no threads and is cheap to clone
+/// and share. Start a run with [`run`](WorkerPool::run) (a batch from an
+/// iterator, one shared job function), [`run_boxed`](WorkerPool::run_boxed)
+/// (a batch of jobs that each carry their own closure) or
+/// [`start`](WorkerPool::start) (jobs submitted from any thread while the
+/// results are read).
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, Job, WorkerPool};
+///
+/// let pool = WorkerPool::new(4)?;
+/// let jobs = (0..1000u64).map(|i| Job::new(i, i));
+/// let run = pool.run(&Context::background(), jobs, |_ctx, i: u64| Ok::<_, String>(i * 2))?;
+/// let sum: u64 = run.filter_map(|r| r.into_value()).sum();
+/// assert_eq!(sum, 999 * 1000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct WorkerPool {
+    config: Arc<Config>,
+}
+
+impl WorkerPool {
+    /// Returns a pool of `workers` threads with default settings; see
+    /// [`Builder`] for the others.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroWorkers`] if `workers` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::WorkerPool;
+    ///
+    /// assert_eq!(WorkerPool::new(3).unwrap().workers(), 3);
+    /// assert!(WorkerPool::new(0).is_err());
+    /// ```
+    pub fn new(workers: usize) -> Result<WorkerPool, BuildError> {
+        Builder::new().workers(workers).build()
+    }
+
+    /// Returns a [`Builder`] to configure a pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::WorkerPool;
+    ///
+    /// let pool = WorkerPool::builder().workers(2).thread_name("resizer").build().unwrap();
+    /// assert_eq!(pool.workers(), 2);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// The number of worker threads each run starts.
+    pub fn workers(&self) -> usize {
+        self.config.workers
+    }
+
+    /// Starts a batch run: a feeder thread pulls jobs from `jobs` lazily
+    /// (so an endless or huge iterator is fine), the workers call `f` on
+    /// each job's arguments, and the returned [`Run`] yields one result per
+    /// job.
+    ///
+    /// `f` is shared by all jobs, so a job costs no allocation for its
+    /// function. Each call gets the run's [`Context`] and should return
+    /// early once it is cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] if the operating system refuses to start a thread. The
+    /// threads already started are stopped and joined first, and no job
+    /// has been taken from `jobs`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2).unwrap();
+    /// let words = ["alpha", "beta", "gamma"].into_iter().enumerate().map(|(i, w)| Job::new(i, w));
+    /// let run = pool.run(&Context::background(), words, |_, w: &str| Ok::<_, ()>(w.len())).unwrap();
+    /// let mut lengths: Vec<usize> = run.filter_map(|r| r.into_value()).collect();
+    /// lengths.sort();
+    /// assert_eq!(lengths, [4, 5, 5]);
+    /// ```
+    pub fn run<I, A, T, E, F>(&self, ctx: &Context, jobs: I, f: F) -> Result<Run<A, T, E>, StartError>
+    where
+        I: IntoIterator<Item = Job<A>>,
+        I::IntoIter: Send + 'static,
+        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let launch = Launch::new(
+            self.config.clone(),
+            ctx,
+            move |index, shared, queue, results| work(index, shared, queue, results, &f),
+        )?;
+        let input = jobs.into_iter();
+        launch.supervise(move |closing, queue| {
+            feed(&closing.shared, input, &queue);
+            drop(queue);
+            closing.finish();
+        })
+    }
+
+    /// Starts a batch run of jobs that each carry their own closure (see
+    /// [`Job::from_fn`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](WorkerPool::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, JobFn, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2).unwrap();
+    /// let jobs = (0..10u64).map(|i| -> Job<JobFn<u64, String>> {
+    ///     if i % 2 == 0 {
+    ///         Job::from_fn(i, move |_| Ok(i))
+    ///     } else {
+    ///         Job::from_fn(i, move |_| Err(format!("{i} is odd")))
+    ///     }
+    /// });
+    /// let summary = pool.run_boxed(&Context::background(), jobs).unwrap().wait();
+    /// assert_eq!((summary.counts.succeeded, summary.counts.failed), (5, 5));
+    /// ```
+    pub fn run_boxed<I, T, E>(&self, ctx: &Context, jobs: I) -> Result<Run<JobFn<T, E>, T, E>, StartError>
+    where
+        I: IntoIterator<Item = Job<JobFn<T, E>>>,
+        I::IntoIter: Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        self.run(ctx, jobs, |ctx, f: JobFn<T, E>| f(ctx))
+    }
+
+    /// Starts a run that takes jobs from a [`Submitter`] (Go's long-running
+    /// dispatcher): clone the submitter into any threads that produce jobs,
+    /// and read the results from the [`Run`] meanwhile.
+    ///
+    /// The run ends when every submitter has been dropped (or on
+    /// [`Run::shutdown`]) and the queue is drained, or when it is cancelled.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] if the operating system refuses to start a thread; the
+    /// threads already started are stopped and joined first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2).unwrap();
+    /// let (submitter, run) = pool.start(&Context::background(), |_, n: u32| Ok::<_, ()>(n + 1)).unwrap();
+    /// for n in 0..10 {
+    ///     submitter.submit(Job::new(n, n)).unwrap();
+    /// }
+    /// drop(submitter);
+    /// let sum: u32 = run.filter_map(|r| r.into_value()).sum();
+    /// assert_eq!(sum, 55);
+    /// ```
+    #[expect(clippy::type_complexity, reason = "a pair of two public types")]
+    pub fn start<A, T, E, F>(&self, ctx: &Context, f: F) -> Result<(Submitter<A>, Run<A, T, E>), StartError>
+    where
+        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let launch = Launch::new(
+            self.config.clone(),
+            ctx,
+            move |index, shared, queue, results| work(index, shared, queue, results, &f),
+        )?;
+        let intake = Arc::new(Intake::new(
+            launch.jobs_tx.clone(),
+            launch.shared.ctx.clone(),
+            launch.shared.intake.clone(),
+            launch.shared.stats.clone(),
+        ));
+        let submitter = Submitter::new(intake.clone());
+        let run = launch.supervise(move |closing, queue| {
+            drop(queue);
+            let _ = closing.shared.intake.done().recv();
+            // Waits for submissions in flight, then closes the queue.
+            intake.queue.write().take();
+            closing.finish();
+        })?;
+        Ok((submitter, run))
+    }
+}
+
+impl fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("workers", &self.config.workers)
+            .field("queue_capacity", &self.config.queue_capacity)
+            .field("results_capacity", &self.config.results_capacity)
+            .field("thread_name", &self.config.thread_name)
+            .field("stack_size", &self.config.stack_size)
+            .finish()
+    }
+}
+
+/// Configures a [`WorkerPool`].
+///
+/// # Examples
+///
+/// ```
+/// use wpool::WorkerPool;
+///
+/// let pool = WorkerPool::builder()
+///     .workers(8)
+///     .queue_capacity(1024)
+///     .results_capacity(1024)
+///     .thread_name("crawler")
+///     .stack_size(256 * 1024)
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.workers(), 8);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    workers: usize,
+    queue_capacity: usize,
+    results_capacity: usize,
+    thread_name: String,
+    stack_size: Option<usize>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Returns a builder with one worker per available CPU,
+    /// [`DEFAULT_QUEUE_CAPACITY`], [`DEFAULT_RESULTS_CAPACITY`], threads
+    /// named `wpool-0`, `wpool-1`, ..., and the platform's stack size.
+    pub fn new() -> Builder {
+        Builder {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            results_capacity: DEFAULT_RESULTS_CAPACITY,
+            thread_name: "wpool".to_owned(),
+            stack_size: None,
+        }
+    }
+
+    /// Sets the number of worker threads per run.
+    #[must_use]
+    pub fn workers(mut self, workers: usize) -> Builder {
+        self.workers = workers;
+        self
+    }
+
+    /// Sets how many submitted jobs may wait in the queue. When it is full,
+    /// the feeder and [`Submitter::submit`] wait (back-pressure). 0 makes
+    /// every hand-over a rendezvous with a worker.
+    #[must_use]
+    pub fn queue_capacity(mut self, jobs: usize) -> Builder {
+        self.queue_capacity = jobs;
+        self
+    }
+
+    /// Sets how many results may wait to be read. When it is full, workers
+    /// wait for the reader. 0 makes every delivery a rendezvous.
+    #[must_use]
+    pub fn results_capacity(mut self, results: usize) -> Builder {
+        self.results_capacity = results;
+        self
+    }
+
+    /// Sets the thread name prefix: workers are `{prefix}-0`, `{prefix}-1`,
+    /// ..., and the supervisor (which also feeds batch runs) is
+    /// `{prefix}-supervisor`.
+    #[must_use]
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Sets the stack size of the run's threads, in bytes.
+    #[must_use]
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Validates the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroWorkers`] if the pool would have no worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{BuildError, WorkerPool};
+    ///
+    /// assert_eq!(WorkerPool::builder().workers(0).build().unwrap_err(), BuildError::ZeroWorkers);
+    /// ```
+    pub fn build(self) -> Result<WorkerPool, BuildError> {
+        if self.workers == 0 {
+            return Err(BuildError::ZeroWorkers);
+        }
+        Ok(WorkerPool {
+            config: Arc::new(Config {
+                workers: self.workers,
+                queue_capacity: self.queue_capacity,
+                results_capacity: self.results_capacity,
+                thread_name: self.thread_name,
+                stack_size: self.stack_size,
+            }),
+        })
+    }
+}

@@ -1,0 +1,197 @@
+//! The worker loop: take a parcel, run its jobs, deliver their results.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
+
+use crate::parcel::Parcel;
+use crate::run::Shared;
+use crate::stats::{Finish, WorkerSlot};
+use crate::{Context, Job, JobResult, Outcome, unwind};
+
+/// How long a finished result may wait in a worker's outbox before it is
+/// sent on its own, when a parcel turns out slower than its estimate.
+const MAX_RESULT_DELAY: Duration = Duration::from_millis(2);
+
+/// Spins before blocking. A blocking `select!` parks the thread at once,
+/// and the wake-up costs more than a short job: retrying a few times first
+/// is what keeps small jobs cheap.
+pub(crate) const SPINS: u32 = 10;
+
+pub(crate) fn spin(step: u32) {
+    if step < 6 {
+        for _ in 0..1 << step {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// Runs one worker until the job queue is drained and closed, or the run
+/// is cancelled.
+pub(crate) fn work<A, T, E, F>(
+    index: usize,
+    shared: Arc<Shared<A, T, E>>,
+    jobs: Receiver<Parcel<A>>,
+    results: Sender<Vec<JobResult<T, E>>>,
+    f: &F,
+) where
+    F: Fn(&Context, A) -> Result<T, E>,
+{
+    let slot = shared.stats.slot(index);
+    let mut outbox = Outbox::new(&shared, results);
+    while let Some(parcel) = receive(&shared, &jobs) {
+        let size = parcel.len();
+        let started = Instant::now();
+        let mut parcel = parcel.into_iter();
+        let mut ran = 0;
+        while let Some(job) = parcel.next() {
+            if shared.ctx.is_cancelled_relaxed() {
+                shared.give_back(std::iter::once(job).chain(parcel.by_ref()));
+                break;
+            }
+            outbox.push(execute(&shared.ctx, slot, f, job));
+            ran += 1;
+            // Reading the clock after every tiny job would cost as much as
+            // the job; small parcels hold slow jobs, so check those each time.
+            if (size <= 64 || ran % 64 == 0) && outbox.is_due() {
+                outbox.flush();
+            }
+        }
+        shared.cost.record(started.elapsed(), ran);
+        outbox.flush();
+    }
+}
+
+fn execute<A, T, E, F>(ctx: &Context, slot: &WorkerSlot, f: &F, job: Job<A>) -> JobResult<T, E>
+where
+    F: Fn(&Context, A) -> Result<T, E>,
+{
+    let (descriptor, args) = job.into_parts();
+    slot.started();
+    let (outcome, how) = match unwind::catch(|| f(ctx, args)) {
+        Ok(Ok(value)) => (Outcome::Succeeded(value), Finish::Succeeded),
+        Ok(Err(err)) if ctx.is_cancelled() => (Outcome::Cancelled(err), Finish::Cancelled),
+        Ok(Err(err)) => (Outcome::Failed(err), Finish::Failed),
+        Err(panic) => (Outcome::Panicked(panic), Finish::Panicked),
+    };
+    slot.finished(how);
+    JobResult::new(descriptor, outcome)
+}
+
+/// Takes the next parcel; `None` when the queue is drained and closed, or
+/// the run is cancelled.
+fn receive<A, T, E>(shared: &Shared<A, T, E>, jobs: &Receiver<Parcel<A>>) -> Option<Parcel<A>> {
+    for step in 0..SPINS {
+        match jobs.try_recv() {
+            Ok(parcel) => return Some(parcel),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if shared.ctx.is_cancelled_relaxed() => return None,
+            Err(TryRecvError::Empty) => spin(step),
+        }
+    }
+    shared.idle_workers.fetch_add(1, Ordering::SeqCst);
+    let parcel = crossbeam_channel::select! {
+        recv(jobs) -> parcel => parcel.ok(),
+        recv(shared.ctx.done()) -> _ => None,
+    };
+    shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
+    parcel
+}
+
+/// A worker's results not yet sent, and the rules for sending them.
+struct Outbox<'a, A, T, E> {
+    shared: &'a Shared<A, T, E>,
+    results: Sender<Vec<JobResult<T, E>>>,
+    batch: Vec<JobResult<T, E>>,
+    oldest: Option<Instant>,
+}
+
+impl<'a, A, T, E> Outbox<'a, A, T, E> {
+    fn new(shared: &'a Shared<A, T, E>, results: Sender<Vec<JobResult<T, E>>>) -> Self {
+        Outbox {
+            shared,
+            results,
+            batch: Vec::new(),
+            oldest: None,
+        }
+    }
+
+    fn push(&mut self, result: JobResult<T, E>) {
+        if self.batch.is_empty() {
+            self.oldest = None;
+        }
+        self.batch.push(result);
+        if self.batch.len() >= self.shared.results_lane.max_batch {
+            self.flush();
+        }
+    }
+
+    /// Whether the oldest waiting result has waited long enough to go out
+    /// on its own. The first call only starts the clock, so a parcel of
+    /// fast jobs never reads it more than every 64 jobs.
+    fn is_due(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        match self.oldest {
+            None => {
+                self.oldest = Some(now);
+                false
+            }
+            Some(oldest) => now.duration_since(oldest) >= MAX_RESULT_DELAY,
+        }
+    }
+
+    /// Sends the batch, waiting while the results channel is full. After a
+    /// cancel nobody may be reading any more, so instead of waiting the
+    /// batch is parked where the `Run` finds it.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let capacity = self.shared.results_lane.max_batch.min(self.batch.len());
+        let mut batch = std::mem::replace(&mut self.batch, Vec::with_capacity(capacity));
+        for step in 0..SPINS {
+            match self.results.try_send(batch) {
+                Ok(()) => return,
+                Err(TrySendError::Disconnected(back)) => return self.park(back),
+                Err(TrySendError::Full(back)) => batch = back,
+            }
+            if self.shared.ctx.is_cancelled_relaxed() {
+                return self.park(batch);
+            }
+            spin(step);
+        }
+        let mut select = Select::new();
+        let send = select.send(&self.results);
+        let cancelled = select.recv(self.shared.ctx.done());
+        let op = select.select();
+        if op.index() == send {
+            if let Err(err) = op.send(&self.results, batch) {
+                self.park(err.into_inner());
+            }
+        } else {
+            debug_assert_eq!(op.index(), cancelled);
+            let _ = op.recv(self.shared.ctx.done());
+            match self.results.try_send(batch) {
+                Ok(()) => {}
+                Err(err) => self.park(err.into_inner()),
+            }
+        }
+    }
+
+    fn park(&self, batch: Vec<JobResult<T, E>>) {
+        self.shared.undelivered.lock().push(batch);
+    }
+}
+
+impl<A, T, E> Drop for Outbox<'_, A, T, E> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

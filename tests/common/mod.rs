@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests: a watchdog that turns a
+//! deadlock into a failure, and a payload that counts its drops.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// How long any one test body may take before it counts as hung.
+pub const WATCHDOG: Duration = Duration::from_secs(20);
+
+/// Runs `body` on its own thread and fails the test if it has not finished
+/// within [`WATCHDOG`], so a deadlock is a red test rather than a stuck CI.
+/// A panic in `body` fails the test with the body's own message.
+pub fn watchdog<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) -> R {
+    watchdog_for(WATCHDOG, body)
+}
+
+/// [`watchdog`] with a custom limit.
+pub fn watchdog_for<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let handle = std::thread::Builder::new()
+        .name("test-body".into())
+        .spawn(move || {
+            let _ = tx.send(body());
+        })
+        .expect("spawn test body");
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            handle.join().expect("test body");
+            value
+        }
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+            // The body panicked: re-raise its panic here.
+            match handle.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => unreachable!("the body sends before it returns"),
+            }
+        }
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+            panic!("watchdog: the test did not finish within {limit:?}, a deadlock?")
+        }
+    }
+}
+
+/// A value that counts how often values of its family were dropped.
+#[derive(Debug)]
+pub struct DropCounter {
+    pub id: u64,
+    drops: Arc<AtomicUsize>,
+}
+
+impl DropCounter {
+    pub fn family() -> Arc<AtomicUsize> {
+        Arc::new(AtomicUsize::new(0))
+    }
+
+    pub fn new(id: u64, drops: &Arc<AtomicUsize>) -> DropCounter {
+        DropCounter {
+            id,
+            drops: drops.clone(),
+        }
+    }
+}
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Silences the default panic hook's report for panics raised on purpose
+/// by test jobs (their message starts with "test panic"), and keeps the
+/// report for everything else.
+pub fn quiet_test_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            if !message.starts_with("test panic") {
+                default(info);
+            }
+        }));
+    });
+}
