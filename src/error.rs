@@ -73,12 +73,12 @@ impl Error for BuildError {}
 /// # Examples
 ///
 /// ```
-/// use wpool::{Context, WorkerPool};
+/// use wpool::{Context, Job, WorkerPool};
 ///
 /// // No system grants a 32 TiB stack.
 /// let pool = WorkerPool::builder().workers(2).stack_size(1 << 45).build().unwrap();
 /// let err = pool
-///     .run(&Context::background(), 0..10u64, |_, n: u64| Ok::<_, ()>(n))
+///     .run(&Context::background(), (0..10u64).map(|i| Job::new(i, i)), |_, n: u64| Ok::<_, ()>(n))
 ///     .unwrap_err();
 /// assert!(err.thread_name().starts_with("wpool-"));
 /// assert!(std::error::Error::source(&err).is_some());
@@ -268,10 +268,10 @@ impl<T> From<SubmitError<T>> for SubmitTimeoutError<T> {
 /// # Examples
 ///
 /// ```
-/// use wpool::{Context, TryNextError, WorkerPool};
+/// use wpool::{Context, Job, TryNextError, WorkerPool};
 ///
 /// let pool = WorkerPool::new(1).unwrap();
-/// let mut run = pool.run(&Context::background(), Vec::<u32>::new(), |_, n| Ok::<_, ()>(n)).unwrap();
+/// let mut run = pool.run(&Context::background(), Vec::<Job<u32>>::new(), |_, n| Ok::<_, ()>(n)).unwrap();
 /// run.done().recv().ok();
 /// assert_eq!(run.try_next().unwrap_err(), TryNextError::Finished);
 /// ```
@@ -301,10 +301,10 @@ impl Error for TryNextError {}
 ///
 /// ```
 /// use std::time::Duration;
-/// use wpool::{Context, NextTimeoutError, WorkerPool};
+/// use wpool::{Context, Job, NextTimeoutError, WorkerPool};
 ///
 /// let pool = WorkerPool::new(1).unwrap();
-/// let mut run = pool.run(&Context::background(), Vec::<u32>::new(), |_, n| Ok::<_, ()>(n)).unwrap();
+/// let mut run = pool.run(&Context::background(), Vec::<Job<u32>>::new(), |_, n| Ok::<_, ()>(n)).unwrap();
 /// let err = run.next_timeout(Duration::from_secs(5)).unwrap_err();
 /// assert_eq!(err, NextTimeoutError::Finished);
 /// ```

@@ -4,11 +4,10 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Select, Sender, TrySendError};
+use crossbeam_channel::Sender;
 
 use crate::parcel::Parcel;
 use crate::run::Shared;
-use crate::worker::{SPINS, spin};
 use crate::{Job, unwind};
 
 /// A partial parcel goes out when it has waited this long in the feeder,
@@ -23,8 +22,8 @@ const SLOW_INPUT: Duration = Duration::from_micros(2);
 /// Feeds `input` into the job queue until it ends, panics, or the intake
 /// context ends. Jobs taken from `input` but not queued are given back as
 /// unstarted.
-pub(crate) fn feed<A, T, E>(
-    shared: &Shared<A, T, E>,
+pub(crate) fn feed<A>(
+    shared: &Shared<A>,
     input: impl Iterator<Item = Job<A>>,
     jobs: &Sender<Parcel<A>>,
 ) {
@@ -50,14 +49,14 @@ pub(crate) fn feed<A, T, E>(
     }
 }
 
-struct Feeder<'a, A, T, E> {
-    shared: &'a Shared<A, T, E>,
+struct Feeder<'a, A> {
+    shared: &'a Shared<A>,
     jobs: &'a Sender<Parcel<A>>,
     parcel: Vec<Job<A>>,
     clock: Clock,
 }
 
-impl<A, T, E> Feeder<'_, A, T, E> {
+impl<A> Feeder<'_, A> {
     fn pull(&mut self, input: &mut impl Iterator<Item = Job<A>>) {
         loop {
             if self.shared.intake.is_cancelled_relaxed() {
@@ -74,7 +73,7 @@ impl<A, T, E> Feeder<'_, A, T, E> {
             }
             let Some(job) = input.next() else { return };
             self.parcel.push(job);
-            let size = self.shared.cost.parcel_size(self.shared.jobs_lane.max_batch);
+            let size = self.shared.cost.parcel_size(self.shared.max_parcel);
             if self.parcel.len() >= size && !self.send_parcel() {
                 return;
             }
@@ -85,45 +84,26 @@ impl<A, T, E> Feeder<'_, A, T, E> {
     /// `false`, with the parcel given back as unstarted, if the intake
     /// ended first.
     fn send_parcel(&mut self) -> bool {
-        let capacity = self.shared.jobs_lane.max_batch.min(self.parcel.len());
-        let jobs = std::mem::replace(&mut self.parcel, Vec::with_capacity(capacity));
+        let size = self.parcel.len();
+        let jobs = std::mem::replace(&mut self.parcel, Vec::with_capacity(size));
         self.clock.parcel_sent();
-        self.shared.stats.add_submitted(jobs.len() as u64);
-        let mut parcel = match <[Job<A>; 1]>::try_from(jobs) {
+        self.shared.stats.add_submitted(size as u64);
+        let parcel = match <[Job<A>; 1]>::try_from(jobs) {
             Ok([job]) => Parcel::One(job),
             Err(jobs) => Parcel::Many(jobs),
         };
-        for step in 0..SPINS {
-            match self.jobs.try_send(parcel) {
-                Ok(()) => return true,
-                Err(TrySendError::Full(back)) => parcel = back,
-                Err(TrySendError::Disconnected(back)) => {
-                    self.shared.give_back(back);
-                    return false;
-                }
-            }
-            if self.shared.intake.is_cancelled_relaxed() {
-                self.shared.give_back(parcel);
-                return false;
-            }
-            spin(step);
-        }
-        let mut select = Select::new();
-        let send = select.send(self.jobs);
-        select.recv(self.shared.intake.done());
-        let op = select.select();
-        if op.index() == send {
-            match op.send(self.jobs, parcel) {
-                Ok(()) => true,
-                Err(err) => {
-                    self.shared.give_back(err.into_inner());
-                    false
-                }
-            }
-        } else {
-            let _ = op.recv(self.shared.intake.done());
+        let budget = &self.shared.queue_budget;
+        if budget.acquire(size, self.shared.intake.done(), None).is_err() {
             self.shared.give_back(parcel);
-            false
+            return false;
+        }
+        match self.jobs.send(parcel) {
+            Ok(()) => true,
+            Err(err) => {
+                budget.release(size);
+                self.shared.give_back(err.into_inner());
+                false
+            }
         }
     }
 }

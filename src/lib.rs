@@ -174,6 +174,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
+mod budget;
 mod context;
 mod error;
 mod feeder;
@@ -188,6 +190,7 @@ mod timer;
 mod unwind;
 mod worker;
 
+pub use crate::batch::ResultBatch;
 pub use crate::context::Context;
 pub use crate::error::{
     BuildError, ContextError, NextTimeoutError, StartError, SubmitError, SubmitTimeoutError,

@@ -10,9 +10,9 @@
 //! to a message, while jobs of a millisecond or more travel alone, so that
 //! one worker never sits on work that idle workers could have taken.
 //!
-//! Capacities are configured in jobs, not messages: a channel of capacity
-//! `c` holds at most `slots` messages of at most `max_batch` jobs each, with
-//! `slots * max_batch <= c`, so memory stays bounded whatever the batch size.
+//! Capacities are configured in jobs, not messages, and enforced by a
+//! [`Budget`](crate::budget::Budget), so memory stays bounded whatever the
+//! batch size.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -70,31 +70,11 @@ impl<A> Iterator for ParcelIter<A> {
     }
 }
 
-/// The shape of one bounded channel: how many messages it holds and how
-/// many jobs (or results) one message may carry.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Lane {
-    pub(crate) slots: usize,
-    pub(crate) max_batch: usize,
-}
-
-impl Lane {
-    /// Splits a capacity in jobs into message slots and a batch size. At
-    /// least two slots per worker: fewer made workers queue behind each
-    /// other on the channel and stall now and then at high worker counts.
-    pub(crate) fn new(capacity: usize, workers: usize) -> Lane {
-        if capacity == 0 {
-            return Lane {
-                slots: 0,
-                max_batch: 1,
-            };
-        }
-        let slots = capacity.min(workers.saturating_mul(2).max(4));
-        Lane {
-            slots,
-            max_batch: (capacity / slots).clamp(1, MAX_BATCH),
-        }
-    }
+/// The largest batch for a channel of `capacity` jobs shared by `workers`:
+/// small enough that one batch never holds the share of several workers,
+/// so that a full channel still spreads its work over all of them.
+pub(crate) fn max_batch(capacity: usize, workers: usize) -> usize {
+    (capacity / workers.saturating_mul(2).max(1)).clamp(1, MAX_BATCH)
 }
 
 /// The measured average cost of one job, shared by the workers (who

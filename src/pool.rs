@@ -217,6 +217,7 @@ impl WorkerPool {
             launch.shared.ctx.clone(),
             launch.shared.intake.clone(),
             launch.shared.stats.clone(),
+            launch.shared.queue_budget.clone(),
         ));
         let submitter = Submitter::new(intake.clone());
         let run = launch.supervise(move |closing, queue| {

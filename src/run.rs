@@ -14,8 +14,8 @@
 //! 3. Jobs still queued (only after a cancel) are moved to `unstarted`.
 //! 4. The results channel's last sender is dropped, then the done channel's.
 //!
-//! So when `done` closes, every result is in the results channel or parked
-//! in `undelivered`, and every unstarted job is in `unstarted`.
+//! So when `done` closes, every result is in the results channel and every
+//! unstarted job is in `unstarted`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,16 +26,17 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use parking_lot::Mutex;
 
-use crate::parcel::{JobCost, Lane, Parcel};
+use crate::budget::Budget;
+use crate::parcel::{JobCost, Parcel, max_batch};
 use crate::pool::Config;
 use crate::stats::Stats;
 use crate::{
-    Context, ContextError, Counts, Job, JobPanic, JobResult, NextTimeoutError, StartError,
-    TryNextError,
+    Context, ContextError, Counts, Job, JobPanic, JobResult, NextTimeoutError, ResultBatch,
+    StartError, TryNextError,
 };
 
 /// The state a run's threads and its handle share.
-pub(crate) struct Shared<A, T, E> {
+pub(crate) struct Shared<A> {
     /// The run's own context, handed to every job.
     pub(crate) ctx: Context,
     /// A child of `ctx`, ended by a graceful shutdown: it stops the intake
@@ -43,19 +44,27 @@ pub(crate) struct Shared<A, T, E> {
     pub(crate) intake: Context,
     pub(crate) stats: Arc<Stats>,
     pub(crate) cost: JobCost,
-    pub(crate) jobs_lane: Lane,
-    pub(crate) results_lane: Lane,
+    /// Jobs queued, counted against the queue capacity.
+    pub(crate) queue_budget: Arc<Budget>,
+    /// Results delivered and not yet taken, counted against the results
+    /// capacity; shared with every [`ResultBatch`] in flight.
+    pub(crate) results_budget: Arc<Budget>,
+    pub(crate) max_parcel: usize,
+    pub(crate) max_results: usize,
     /// Workers blocked waiting for a job; the feeder sends a partial parcel
     /// early when some are.
     pub(crate) idle_workers: AtomicUsize,
     pub(crate) unstarted: Mutex<Vec<Job<A>>>,
-    /// Result batches a worker could not deliver after a cancel, because
-    /// the reader had stopped reading; `Run` hands them out last.
-    pub(crate) undelivered: Mutex<Vec<Vec<JobResult<T, E>>>>,
     pub(crate) input_panic: Mutex<Option<JobPanic>>,
 }
 
-impl<A, T, E> Shared<A, T, E> {
+impl<A> Shared<A> {
+    /// Takes a parcel off the queue's budget as it leaves the queue.
+    pub(crate) fn dequeued(&self, parcel: Parcel<A>) -> Parcel<A> {
+        self.queue_budget.release(parcel.len());
+        parcel
+    }
+
     pub(crate) fn give_back(&self, jobs: impl IntoIterator<Item = Job<A>>) {
         let mut unstarted = self.unstarted.lock();
         let before = unstarted.len();
@@ -106,8 +115,8 @@ impl<A, T, E> Shared<A, T, E> {
 /// assert!(summary.unstarted.is_empty());
 /// ```
 pub struct Run<A, T, E> {
-    shared: Arc<Shared<A, T, E>>,
-    results: Receiver<Vec<JobResult<T, E>>>,
+    shared: Arc<Shared<A>>,
+    results: Receiver<ResultBatch<T, E>>,
     buffer: std::vec::IntoIter<JobResult<T, E>>,
     done: Receiver<()>,
     supervisor: Option<JoinHandle<()>>,
@@ -157,10 +166,10 @@ impl<A> fmt::Debug for Summary<A> {
 
 /// What the supervisor thread needs to end a run in order.
 pub(crate) struct Closing<A, T, E> {
-    pub(crate) shared: Arc<Shared<A, T, E>>,
+    pub(crate) shared: Arc<Shared<A>>,
     pub(crate) workers: Vec<JoinHandle<()>>,
     pub(crate) jobs: Receiver<Parcel<A>>,
-    pub(crate) results: Sender<Vec<JobResult<T, E>>>,
+    pub(crate) results: Sender<ResultBatch<T, E>>,
     pub(crate) done: Sender<()>,
 }
 
@@ -171,8 +180,8 @@ impl<A, T, E> Closing<A, T, E> {
             // Workers catch every panic of user code, so this cannot fail.
             let _ = worker.join();
         }
-        self.shared
-            .give_back(self.jobs.try_iter().flat_map(Parcel::into_iter));
+        let shared = &self.shared;
+        shared.give_back(self.jobs.try_iter().flat_map(|p| shared.dequeued(p)));
         drop(self.results);
         drop(self.done);
     }
@@ -180,10 +189,10 @@ impl<A, T, E> Closing<A, T, E> {
 
 /// Channels and threads of a run being started, before it has a handle.
 pub(crate) struct Launch<A, T, E> {
-    pub(crate) shared: Arc<Shared<A, T, E>>,
+    pub(crate) shared: Arc<Shared<A>>,
     pub(crate) jobs_tx: Sender<Parcel<A>>,
     pub(crate) closing: Closing<A, T, E>,
-    results_rx: Receiver<Vec<JobResult<T, E>>>,
+    results_rx: Receiver<ResultBatch<T, E>>,
     done_rx: Receiver<()>,
     config: Arc<Config>,
 }
@@ -197,15 +206,14 @@ where
     /// Creates the channels and starts the workers, each running `work`.
     pub(crate) fn new<W>(config: Arc<Config>, parent: &Context, work: W) -> Result<Self, StartError>
     where
-        W: Fn(usize, Arc<Shared<A, T, E>>, Receiver<Parcel<A>>, Sender<Vec<JobResult<T, E>>>)
+        W: Fn(usize, Arc<Shared<A>>, Receiver<Parcel<A>>, Sender<ResultBatch<T, E>>)
             + Send
             + Sync
             + 'static,
     {
-        let jobs_lane = Lane::new(config.queue_capacity, config.workers);
-        let results_lane = Lane::new(config.results_capacity, config.workers);
-        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded(jobs_lane.slots);
-        let (results_tx, results_rx) = crossbeam_channel::bounded(results_lane.slots);
+        // Unbounded in messages; the budgets bound them in jobs.
+        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
+        let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let (done_tx, done_rx) = crossbeam_channel::bounded(0);
         let ctx = Context::with_cancel(parent);
         let shared = Arc::new(Shared {
@@ -213,11 +221,12 @@ where
             ctx,
             stats: Arc::new(Stats::new(config.workers)),
             cost: JobCost::default(),
-            jobs_lane,
-            results_lane,
+            queue_budget: Arc::new(Budget::new(config.queue_capacity)),
+            results_budget: Arc::new(Budget::new(config.results_capacity)),
+            max_parcel: max_batch(config.queue_capacity, config.workers),
+            max_results: max_batch(config.results_capacity, config.workers),
             idle_workers: AtomicUsize::new(0),
             unstarted: Mutex::new(Vec::new()),
-            undelivered: Mutex::new(Vec::new()),
             input_panic: Mutex::new(None),
         });
         let mut launch = Launch {
@@ -346,11 +355,7 @@ impl<A, T, E> Run<A, T, E> {
             match self.results.try_recv() {
                 Ok(batch) => self.buffer = batch.into_iter(),
                 Err(TryRecvError::Empty) => return Err(TryNextError::Empty),
-                Err(TryRecvError::Disconnected) => {
-                    if !self.refill_undelivered() {
-                        return Err(TryNextError::Finished);
-                    }
-                }
+                Err(TryRecvError::Disconnected) => return Err(TryNextError::Finished),
             }
         }
     }
@@ -409,24 +414,8 @@ impl<A, T, E> Run<A, T, E> {
             match self.results.recv_deadline(deadline) {
                 Ok(batch) => self.buffer = batch.into_iter(),
                 Err(RecvTimeoutError::Timeout) => return Err(NextTimeoutError::Timeout),
-                Err(RecvTimeoutError::Disconnected) => {
-                    if !self.refill_undelivered() {
-                        return Err(NextTimeoutError::Finished);
-                    }
-                }
+                Err(RecvTimeoutError::Disconnected) => return Err(NextTimeoutError::Finished),
             }
-        }
-    }
-
-    /// Moves a parked batch into the buffer; only called once the results
-    /// channel is disconnected, when nothing is parked any more.
-    fn refill_undelivered(&mut self) -> bool {
-        match self.shared.undelivered.lock().pop() {
-            Some(batch) => {
-                self.buffer = batch.into_iter();
-                true
-            }
-            None => false,
         }
     }
 
@@ -434,10 +423,8 @@ impl<A, T, E> Run<A, T, E> {
     /// [`crossbeam_channel::select!`]. It is disconnected once the run has
     /// finished.
     ///
-    /// Reading from it and iterating the `Run` can be mixed. After a cancel,
-    /// batches that a worker could not deliver because the channel was full
-    /// are kept aside and handed out by the iterator after the channel is
-    /// drained, so read the rest through the `Run` once this disconnects.
+    /// Reading from it and iterating the `Run` can be mixed. A batch holds
+    /// its share of the results capacity until it is dropped.
     ///
     /// # Examples
     ///
@@ -459,22 +446,23 @@ impl<A, T, E> Run<A, T, E> {
     ///         recv(ticker) -> _ => eprintln!("{:?}", run.counts()),
     ///     }
     /// }
-    /// seen += run.count(); // anything kept aside after a cancel
     /// assert_eq!(seen, 100);
     /// ```
-    pub fn results(&self) -> &Receiver<Vec<JobResult<T, E>>> {
+    pub fn results(&self) -> &Receiver<ResultBatch<T, E>> {
         &self.results
     }
 
     /// A channel that is disconnected once every worker has been joined.
     ///
-    /// By then every result has been delivered to [`results`](Run::results)
-    /// (or kept aside, after a cancel), so a reader that sees `done` can
-    /// read the rest without blocking. Nothing is ever sent on it.
+    /// By then every result has been delivered to [`results`](Run::results),
+    /// so a reader that sees `done` can read the rest without blocking.
+    /// Nothing is ever sent on it.
     ///
-    /// Workers wait while the results channel is full, so a caller that
-    /// waits for `done` without reading results or cancelling may wait
-    /// forever. [`wait`](Run::wait) reads (and drops) results for you.
+    /// Workers wait while the results channel is full (see
+    /// [`Builder::results_capacity`](crate::Builder::results_capacity)), so
+    /// a caller that waits for `done` without reading results or cancelling
+    /// may wait forever. [`wait`](Run::wait) reads (and drops) results for
+    /// you.
     ///
     /// # Examples
     ///
@@ -683,9 +671,6 @@ impl<A, T, E> Run<A, T, E> {
             // The supervisor runs user code only inside `unwind::catch`.
             let _ = supervisor.join();
         }
-        for batch in self.shared.undelivered.lock().drain(..) {
-            discarded += batch.len() as u64;
-        }
         discarded += self.shared.stats.take_discarded();
         Summary {
             counts: self.shared.stats.snapshot(),
@@ -709,11 +694,7 @@ impl<A, T, E> Iterator for Run<A, T, E> {
             }
             match self.results.recv() {
                 Ok(batch) => self.buffer = batch.into_iter(),
-                Err(_) => {
-                    if !self.refill_undelivered() {
-                        return None;
-                    }
-                }
+                Err(_) => return None,
             }
         }
     }

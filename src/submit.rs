@@ -5,9 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Select, Sender, TrySendError};
+use crossbeam_channel::Sender;
 use parking_lot::RwLock;
 
+use crate::budget::{Budget, Refused};
 use crate::parcel::Parcel;
 use crate::stats::Stats;
 use crate::{Context, Job, SubmitError, SubmitTimeoutError, TrySubmitError};
@@ -21,15 +22,23 @@ pub(crate) struct Intake<A> {
     ctx: Context,
     intake: Context,
     stats: Arc<Stats>,
+    queue_budget: Arc<Budget>,
 }
 
 impl<A> Intake<A> {
-    pub(crate) fn new(jobs: Sender<Parcel<A>>, ctx: Context, intake: Context, stats: Arc<Stats>) -> Self {
+    pub(crate) fn new(
+        jobs: Sender<Parcel<A>>,
+        ctx: Context,
+        intake: Context,
+        stats: Arc<Stats>,
+        queue_budget: Arc<Budget>,
+    ) -> Self {
         Intake {
             queue: RwLock::new(Some(jobs)),
             ctx,
             intake,
             stats,
+            queue_budget,
         }
     }
 }
@@ -94,8 +103,8 @@ impl<A> fmt::Debug for Submitter<A> {
 
 /// Why a submission did not go through.
 enum Refusal {
+    /// No room in the queue, now or before the deadline.
     Full,
-    Timeout,
     Closed,
     Cancelled,
 }
@@ -166,7 +175,7 @@ impl<A> Submitter<A> {
     /// ```
     pub fn try_submit(&self, job: Job<A>) -> Result<(), TrySubmitError<Job<A>>> {
         self.send(job, Wait::No).map_err(|(refusal, job)| match refusal {
-            Refusal::Full | Refusal::Timeout => TrySubmitError::Full(job),
+            Refusal::Full => TrySubmitError::Full(job),
             Refusal::Closed => TrySubmitError::Closed(job),
             Refusal::Cancelled => TrySubmitError::Cancelled(job),
         })
@@ -219,7 +228,7 @@ impl<A> Submitter<A> {
     /// ```
     pub fn submit_deadline(&self, job: Job<A>, deadline: Instant) -> Result<(), SubmitTimeoutError<Job<A>>> {
         self.send(job, Wait::Until(deadline)).map_err(|(refusal, job)| match refusal {
-            Refusal::Full | Refusal::Timeout => SubmitTimeoutError::Timeout(job),
+            Refusal::Full => SubmitTimeoutError::Timeout(job),
             Refusal::Closed => SubmitTimeoutError::Closed(job),
             Refusal::Cancelled => SubmitTimeoutError::Cancelled(job),
         })
@@ -266,36 +275,27 @@ impl<A> Submitter<A> {
         let Some(jobs) = queue.as_ref() else {
             return refuse(job);
         };
-        let parcel = match jobs.try_send(Parcel::One(job)) {
+        let budget = &intake.queue_budget;
+        let acquired = match wait {
+            Wait::No if budget.try_acquire(1) => Ok(()),
+            Wait::No => Err(Refused::Timeout),
+            Wait::Until(deadline) => budget.acquire(1, intake.intake.done(), Some(deadline)),
+            Wait::Forever => budget.acquire(1, intake.intake.done(), None),
+        };
+        match acquired {
+            Ok(()) => {}
+            Err(Refused::Timeout) => return Err((Refusal::Full, job)),
+            Err(Refused::Stopped) => return refuse(job),
+        }
+        match jobs.send(Parcel::One(job)) {
             Ok(()) => {
                 intake.stats.add_submitted(1);
-                return Ok(());
+                Ok(())
             }
-            Err(TrySendError::Full(parcel)) => parcel,
-            Err(TrySendError::Disconnected(parcel)) => return refuse(only_job(parcel)),
-        };
-        let mut select = Select::new();
-        let send = select.send(jobs);
-        select.recv(intake.intake.done());
-        let op = match wait {
-            Wait::No => return Err((Refusal::Full, only_job(parcel))),
-            Wait::Forever => select.select(),
-            Wait::Until(deadline) => match select.select_deadline(deadline) {
-                Ok(op) => op,
-                Err(_) => return Err((Refusal::Timeout, only_job(parcel))),
-            },
-        };
-        if op.index() == send {
-            match op.send(jobs, parcel) {
-                Ok(()) => {
-                    intake.stats.add_submitted(1);
-                    Ok(())
-                }
-                Err(err) => refuse(only_job(err.into_inner())),
+            Err(err) => {
+                budget.release(1);
+                refuse(only_job(err.into_inner()))
             }
-        } else {
-            let _ = op.recv(intake.intake.done());
-            refuse(only_job(parcel))
         }
     }
 }

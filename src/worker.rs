@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use crate::parcel::Parcel;
 use crate::run::Shared;
 use crate::stats::{Finish, WorkerSlot};
-use crate::{Context, Job, JobResult, Outcome, unwind};
+use crate::{Context, Job, JobResult, Outcome, ResultBatch, unwind};
 
 /// How long a finished result may wait in a worker's outbox before it is
 /// sent on its own, when a parcel turns out slower than its estimate.
@@ -34,9 +34,9 @@ pub(crate) fn spin(step: u32) {
 /// is cancelled.
 pub(crate) fn work<A, T, E, F>(
     index: usize,
-    shared: Arc<Shared<A, T, E>>,
+    shared: Arc<Shared<A>>,
     jobs: Receiver<Parcel<A>>,
-    results: Sender<Vec<JobResult<T, E>>>,
+    results: Sender<ResultBatch<T, E>>,
     f: &F,
 ) where
     F: Fn(&Context, A) -> Result<T, E>,
@@ -84,10 +84,10 @@ where
 
 /// Takes the next parcel; `None` when the queue is drained and closed, or
 /// the run is cancelled.
-fn receive<A, T, E>(shared: &Shared<A, T, E>, jobs: &Receiver<Parcel<A>>) -> Option<Parcel<A>> {
+fn receive<A>(shared: &Shared<A>, jobs: &Receiver<Parcel<A>>) -> Option<Parcel<A>> {
     for step in 0..SPINS {
         match jobs.try_recv() {
-            Ok(parcel) => return Some(parcel),
+            Ok(parcel) => return Some(shared.dequeued(parcel)),
             Err(TryRecvError::Disconnected) => return None,
             Err(TryRecvError::Empty) if shared.ctx.is_cancelled_relaxed() => return None,
             Err(TryRecvError::Empty) => spin(step),
@@ -95,7 +95,7 @@ fn receive<A, T, E>(shared: &Shared<A, T, E>, jobs: &Receiver<Parcel<A>>) -> Opt
     }
     shared.idle_workers.fetch_add(1, Ordering::SeqCst);
     let parcel = crossbeam_channel::select! {
-        recv(jobs) -> parcel => parcel.ok(),
+        recv(jobs) -> parcel => parcel.ok().map(|p| shared.dequeued(p)),
         recv(shared.ctx.done()) -> _ => None,
     };
     shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
@@ -104,14 +104,14 @@ fn receive<A, T, E>(shared: &Shared<A, T, E>, jobs: &Receiver<Parcel<A>>) -> Opt
 
 /// A worker's results not yet sent, and the rules for sending them.
 struct Outbox<'a, A, T, E> {
-    shared: &'a Shared<A, T, E>,
-    results: Sender<Vec<JobResult<T, E>>>,
+    shared: &'a Shared<A>,
+    results: Sender<ResultBatch<T, E>>,
     batch: Vec<JobResult<T, E>>,
     oldest: Option<Instant>,
 }
 
 impl<'a, A, T, E> Outbox<'a, A, T, E> {
-    fn new(shared: &'a Shared<A, T, E>, results: Sender<Vec<JobResult<T, E>>>) -> Self {
+    fn new(shared: &'a Shared<A>, results: Sender<ResultBatch<T, E>>) -> Self {
         Outbox {
             shared,
             results,
@@ -125,7 +125,7 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
             self.oldest = None;
         }
         self.batch.push(result);
-        if self.batch.len() >= self.shared.results_lane.max_batch {
+        if self.batch.len() >= self.shared.max_results {
             self.flush();
         }
     }
@@ -148,45 +148,23 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
     }
 
     /// Sends the batch, waiting while the results channel is full. After a
-    /// cancel nobody may be reading any more, so instead of waiting the
-    /// batch is parked where the `Run` finds it.
+    /// cancel nobody may be reading any more, so the batch is sent anyway,
+    /// over the budget: at most one batch per worker, and nothing blocks.
     fn flush(&mut self) {
         if self.batch.is_empty() {
             return;
         }
-        let capacity = self.shared.results_lane.max_batch.min(self.batch.len());
-        let mut batch = std::mem::replace(&mut self.batch, Vec::with_capacity(capacity));
-        for step in 0..SPINS {
-            match self.results.try_send(batch) {
-                Ok(()) => return,
-                Err(TrySendError::Disconnected(back)) => return self.park(back),
-                Err(TrySendError::Full(back)) => batch = back,
-            }
-            if self.shared.ctx.is_cancelled_relaxed() {
-                return self.park(batch);
-            }
-            spin(step);
-        }
-        let mut select = Select::new();
-        let send = select.send(&self.results);
-        let cancelled = select.recv(self.shared.ctx.done());
-        let op = select.select();
-        if op.index() == send {
-            if let Err(err) = op.send(&self.results, batch) {
-                self.park(err.into_inner());
-            }
-        } else {
-            debug_assert_eq!(op.index(), cancelled);
-            let _ = op.recv(self.shared.ctx.done());
-            match self.results.try_send(batch) {
-                Ok(()) => {}
-                Err(err) => self.park(err.into_inner()),
-            }
-        }
-    }
-
-    fn park(&self, batch: Vec<JobResult<T, E>>) {
-        self.shared.undelivered.lock().push(batch);
+        let size = self.batch.len();
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(size));
+        let budget = &self.shared.results_budget;
+        let credits = match budget.acquire(size, self.shared.ctx.done(), None) {
+            Ok(()) => size,
+            Err(_) => 0,
+        };
+        // Fails only if the reader is gone, and then the batch goes with it.
+        let _ = self
+            .results
+            .send(ResultBatch::new(batch, credits, budget.clone()));
     }
 }
 
