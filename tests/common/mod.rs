@@ -90,3 +90,17 @@ pub fn quiet_test_panics() {
         }));
     });
 }
+
+/// Counts this process's live threads whose name starts with `prefix`
+/// (Linux: `/proc/self/task/*/comm`, where names are cut to 15 bytes).
+/// Give each test's pool its own short `thread_name` so tests running in
+/// parallel don't see each other's threads.
+pub fn threads_named(prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end().starts_with(prefix))
+        .count()
+}
