@@ -93,7 +93,10 @@ impl<A> Feeder<'_, A> {
             Err(jobs) => Parcel::Many(jobs),
         };
         let budget = &self.shared.queue_budget;
-        if budget.acquire(size, self.shared.intake.done(), None).is_err() {
+        if budget
+            .acquire(size, self.shared.intake.done(), None)
+            .is_err()
+        {
             self.shared.give_back(parcel);
             return false;
         }

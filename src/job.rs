@@ -219,7 +219,11 @@ impl JobDescriptor {
 
     /// Adds one metadata pair.
     #[must_use]
-    pub fn with_meta(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+    pub fn with_meta(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
         self.metadata.insert(key, value);
         self
     }
@@ -301,7 +305,11 @@ impl<A> Job<A> {
 
     /// Adds one metadata pair to the descriptor.
     #[must_use]
-    pub fn with_meta(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
+    pub fn with_meta(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> Self {
         self.descriptor.metadata.insert(key, value);
         self
     }

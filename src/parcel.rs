@@ -96,7 +96,9 @@ impl JobCost {
         let new = if old == 0 {
             sample
         } else {
-            (old.saturating_mul(3) / 4).saturating_add(sample / 4).max(1)
+            (old.saturating_mul(3) / 4)
+                .saturating_add(sample / 4)
+                .max(1)
         };
         self.nanos.store(new, Relaxed);
     }

@@ -118,7 +118,12 @@ impl WorkerPool {
     /// lengths.sort();
     /// assert_eq!(lengths, [4, 5, 5]);
     /// ```
-    pub fn run<I, A, T, E, F>(&self, ctx: &Context, jobs: I, f: F) -> Result<Run<A, T, E>, StartError>
+    pub fn run<I, A, T, E, F>(
+        &self,
+        ctx: &Context,
+        jobs: I,
+        f: F,
+    ) -> Result<Run<A, T, E>, StartError>
     where
         I: IntoIterator<Item = Job<A>>,
         I::IntoIter: Send + 'static,
@@ -163,7 +168,11 @@ impl WorkerPool {
     /// let summary = pool.run_boxed(&Context::background(), jobs).unwrap().wait();
     /// assert_eq!((summary.counts.succeeded, summary.counts.failed), (5, 5));
     /// ```
-    pub fn run_boxed<I, T, E>(&self, ctx: &Context, jobs: I) -> Result<Run<JobFn<T, E>, T, E>, StartError>
+    pub fn run_boxed<I, T, E>(
+        &self,
+        ctx: &Context,
+        jobs: I,
+    ) -> Result<Run<JobFn<T, E>, T, E>, StartError>
     where
         I: IntoIterator<Item = Job<JobFn<T, E>>>,
         I::IntoIter: Send + 'static,
@@ -200,7 +209,11 @@ impl WorkerPool {
     /// assert_eq!(sum, 55);
     /// ```
     #[expect(clippy::type_complexity, reason = "a pair of two public types")]
-    pub fn start<A, T, E, F>(&self, ctx: &Context, f: F) -> Result<(Submitter<A>, Run<A, T, E>), StartError>
+    pub fn start<A, T, E, F>(
+        &self,
+        ctx: &Context,
+        f: F,
+    ) -> Result<(Submitter<A>, Run<A, T, E>), StartError>
     where
         F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
         A: Send + 'static,

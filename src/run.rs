@@ -246,10 +246,7 @@ where
         let work = Arc::new(work);
         for index in 0..launch.config.workers {
             let (work, shared) = (work.clone(), launch.shared.clone());
-            let (jobs, results) = (
-                launch.closing.jobs.clone(),
-                launch.closing.results.clone(),
-            );
+            let (jobs, results) = (launch.closing.jobs.clone(), launch.closing.results.clone());
             let name = format!("{}-{index}", launch.config.thread_name);
             match launch.spawn(name, move || work(index, shared, jobs, results)) {
                 Ok(handle) => launch.closing.workers.push(handle),
@@ -262,7 +259,11 @@ where
         Ok(launch)
     }
 
-    fn spawn(&self, name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StartError> {
+    fn spawn(
+        &self,
+        name: String,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Result<JoinHandle<()>, StartError> {
         Launch::<A, T, E>::spawn_with(&self.config, name, f)
     }
 
@@ -406,7 +407,10 @@ impl<A, T, E> Run<A, T, E> {
     /// run.cancel();
     /// assert!(run.next().unwrap().outcome().is_cancelled());
     /// ```
-    pub fn next_deadline(&mut self, deadline: Instant) -> Result<JobResult<T, E>, NextTimeoutError> {
+    pub fn next_deadline(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<JobResult<T, E>, NextTimeoutError> {
         loop {
             if let Some(result) = self.buffer.next() {
                 return Ok(result);

@@ -143,10 +143,11 @@ impl<A> Submitter<A> {
     /// assert_eq!(run.next().unwrap().value(), Some(&5));
     /// ```
     pub fn submit(&self, job: Job<A>) -> Result<(), SubmitError<Job<A>>> {
-        self.send(job, Wait::Forever).map_err(|(refusal, job)| match refusal {
-            Refusal::Cancelled => SubmitError::Cancelled(job),
-            _ => SubmitError::Closed(job),
-        })
+        self.send(job, Wait::Forever)
+            .map_err(|(refusal, job)| match refusal {
+                Refusal::Cancelled => SubmitError::Cancelled(job),
+                _ => SubmitError::Closed(job),
+            })
     }
 
     /// Queues `job` if there is room right now.
@@ -174,11 +175,12 @@ impl<A> Submitter<A> {
     /// # drop(run);
     /// ```
     pub fn try_submit(&self, job: Job<A>) -> Result<(), TrySubmitError<Job<A>>> {
-        self.send(job, Wait::No).map_err(|(refusal, job)| match refusal {
-            Refusal::Full => TrySubmitError::Full(job),
-            Refusal::Closed => TrySubmitError::Closed(job),
-            Refusal::Cancelled => TrySubmitError::Cancelled(job),
-        })
+        self.send(job, Wait::No)
+            .map_err(|(refusal, job)| match refusal {
+                Refusal::Full => TrySubmitError::Full(job),
+                Refusal::Closed => TrySubmitError::Closed(job),
+                Refusal::Cancelled => TrySubmitError::Cancelled(job),
+            })
     }
 
     /// Queues `job`, waiting at most `timeout` for room.
@@ -199,7 +201,11 @@ impl<A> Submitter<A> {
     /// submitter.submit_timeout(Job::new(1u64, 1), Duration::from_secs(1)).unwrap();
     /// assert_eq!(run.next().unwrap().value(), Some(&1));
     /// ```
-    pub fn submit_timeout(&self, job: Job<A>, timeout: Duration) -> Result<(), SubmitTimeoutError<Job<A>>> {
+    pub fn submit_timeout(
+        &self,
+        job: Job<A>,
+        timeout: Duration,
+    ) -> Result<(), SubmitTimeoutError<Job<A>>> {
         match Instant::now().checked_add(timeout) {
             Some(deadline) => self.submit_deadline(job, deadline),
             None => self.submit(job).map_err(SubmitTimeoutError::from),
@@ -226,12 +232,17 @@ impl<A> Submitter<A> {
     /// drop(submitter);
     /// assert_eq!(run.wait().counts.succeeded, 1);
     /// ```
-    pub fn submit_deadline(&self, job: Job<A>, deadline: Instant) -> Result<(), SubmitTimeoutError<Job<A>>> {
-        self.send(job, Wait::Until(deadline)).map_err(|(refusal, job)| match refusal {
-            Refusal::Full => SubmitTimeoutError::Timeout(job),
-            Refusal::Closed => SubmitTimeoutError::Closed(job),
-            Refusal::Cancelled => SubmitTimeoutError::Cancelled(job),
-        })
+    pub fn submit_deadline(
+        &self,
+        job: Job<A>,
+        deadline: Instant,
+    ) -> Result<(), SubmitTimeoutError<Job<A>>> {
+        self.send(job, Wait::Until(deadline))
+            .map_err(|(refusal, job)| match refusal {
+                Refusal::Full => SubmitTimeoutError::Timeout(job),
+                Refusal::Closed => SubmitTimeoutError::Closed(job),
+                Refusal::Cancelled => SubmitTimeoutError::Cancelled(job),
+            })
     }
 
     /// Returns `true` once the run no longer takes jobs.

@@ -15,7 +15,11 @@ const WORKERS: usize = 5;
 
 fn test_jobs() -> Vec<Job<u64>> {
     (0..JOBS)
-        .map(|i| Job::new(i.to_string(), i).with_kind("anyType").with_meta("foo", "foo"))
+        .map(|i| {
+            Job::new(i.to_string(), i)
+                .with_kind("anyType")
+                .with_meta("foo", "foo")
+        })
         .collect()
 }
 
@@ -56,7 +60,9 @@ fn a_reader_that_waits_for_done_first_still_gets_every_result() {
             .build()
             .unwrap();
         let mut run = pool
-            .run(&Context::background(), test_jobs(), |_, i: u64| Ok::<_, String>(2 * i))
+            .run(&Context::background(), test_jobs(), |_, i: u64| {
+                Ok::<_, String>(2 * i)
+            })
             .unwrap();
         // The seed returns as soon as Done fires; here done only fires once
         // every worker is joined, and every result is still readable.

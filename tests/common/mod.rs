@@ -18,7 +18,10 @@ pub fn watchdog<R: Send + 'static>(body: impl FnOnce() -> R + Send + 'static) ->
 }
 
 /// [`watchdog`] with a custom limit.
-pub fn watchdog_for<R: Send + 'static>(limit: Duration, body: impl FnOnce() -> R + Send + 'static) -> R {
+pub fn watchdog_for<R: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> R + Send + 'static,
+) -> R {
     let (tx, rx) = crossbeam_channel::bounded(1);
     let handle = std::thread::Builder::new()
         .name("test-body".into())

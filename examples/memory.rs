@@ -1,0 +1,39 @@
+//! Shows that memory stays bounded however many jobs a run has: the input is
+//! a lazy generator, and both channels have capacities counted in jobs.
+//!
+//! Runs 1,000,000 and then 10,000,000 trivial jobs on one pool and prints
+//! the process's peak resident memory (Linux `VmHWM`) after each.
+//!
+//! ```text
+//! cargo run --release --example memory [WORKERS]
+//! ```
+
+use wpool::{Context, Job, WorkerPool};
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let workers = match std::env::args().nth(1) {
+        Some(n) => n.parse()?,
+        None => 8,
+    };
+    let pool = WorkerPool::new(workers)?;
+    println!("workers: {workers}");
+    for jobs in [1_000_000u64, 10_000_000] {
+        let generator = (0..jobs).map(|i| Job::new(i, i));
+        let run = pool.run(&Context::background(), generator, |_, i: u64| {
+            Ok::<_, ()>(2 * i)
+        })?;
+        let sum: u64 = run.map(|r| r.into_value().unwrap_or(0)).sum();
+        assert_eq!(sum, jobs * (jobs - 1), "every job's result was read");
+        match peak_rss_kib() {
+            Some(kib) => println!("{jobs:>10} jobs: peak RSS {:.1} MiB", kib as f64 / 1024.0),
+            None => println!("{jobs:>10} jobs: peak RSS unknown (no /proc/self/status)"),
+        }
+    }
+    Ok(())
+}
