@@ -202,3 +202,8 @@ pub use crate::pool::{Builder, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY,
 pub use crate::run::{Run, Summary};
 pub use crate::stats::Counts;
 pub use crate::submit::Submitter;
+
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

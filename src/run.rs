@@ -56,6 +56,8 @@ pub(crate) struct Shared<A> {
     pub(crate) idle_workers: AtomicUsize,
     pub(crate) unstarted: Mutex<Vec<Job<A>>>,
     pub(crate) input_panic: Mutex<Option<JobPanic>>,
+    /// Why the context had ended when the last worker was joined.
+    pub(crate) cancelled_by: Mutex<Option<ContextError>>,
 }
 
 impl<A> Shared<A> {
@@ -144,7 +146,8 @@ pub struct Summary<A> {
     /// Jobs that were submitted but never started, with their descriptors,
     /// ready to be resubmitted or saved.
     pub unstarted: Vec<Job<A>>,
-    /// Why the run's context ended, if it did before the run finished.
+    /// Why the run's context ended, if it ended before the last worker
+    /// stopped: the run was cancelled, or a deadline cut it short.
     pub cancelled_by: Option<ContextError>,
     /// Results that [`Run::wait`] dropped because nobody had read them.
     pub discarded: u64,
@@ -182,6 +185,7 @@ impl<A, T, E> Closing<A, T, E> {
         }
         let shared = &self.shared;
         shared.give_back(self.jobs.try_iter().flat_map(|p| shared.dequeued(p)));
+        *shared.cancelled_by.lock() = shared.ctx.err();
         drop(self.results);
         drop(self.done);
     }
@@ -228,6 +232,7 @@ where
             idle_workers: AtomicUsize::new(0),
             unstarted: Mutex::new(Vec::new()),
             input_panic: Mutex::new(None),
+            cancelled_by: Mutex::new(None),
         });
         let mut launch = Launch {
             closing: Closing {
@@ -679,7 +684,7 @@ impl<A, T, E> Run<A, T, E> {
         Summary {
             counts: self.shared.stats.snapshot(),
             unstarted: std::mem::take(&mut *self.shared.unstarted.lock()),
-            cancelled_by: self.shared.ctx.err(),
+            cancelled_by: *self.shared.cancelled_by.lock(),
             discarded,
             input_panic: self.shared.input_panic.lock().take(),
         }
