@@ -31,6 +31,7 @@ pub(crate) fn feed<A>(
         shared,
         jobs,
         parcel: Vec::new(),
+        target: 1,
         clock: Clock::new(),
     };
     let mut input = input;
@@ -53,6 +54,9 @@ struct Feeder<'a, A> {
     shared: &'a Shared<A>,
     jobs: &'a Sender<Parcel<A>>,
     parcel: Vec<Job<A>>,
+    /// The parcel size to aim at, re-read from the measured job cost after
+    /// each parcel rather than per job.
+    target: usize,
     clock: Clock,
 }
 
@@ -73,8 +77,7 @@ impl<A> Feeder<'_, A> {
             }
             let Some(job) = input.next() else { return };
             self.parcel.push(job);
-            let size = self.shared.cost.parcel_size(self.shared.max_parcel);
-            if self.parcel.len() >= size && !self.send_parcel() {
+            if self.parcel.len() >= self.target && !self.send_parcel() {
                 return;
             }
         }
@@ -87,6 +90,7 @@ impl<A> Feeder<'_, A> {
         let size = self.parcel.len();
         let jobs = std::mem::replace(&mut self.parcel, Vec::with_capacity(size));
         self.clock.parcel_sent();
+        self.target = self.shared.cost.parcel_size(self.shared.max_parcel);
         self.shared.stats.add_submitted(size as u64);
         let parcel = match <[Job<A>; 1]>::try_from(jobs) {
             Ok([job]) => Parcel::One(job),

@@ -26,10 +26,12 @@ use crate::Context;
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(IdRepr);
 
+/// Sixteen bytes: ids travel with every job and result, so their size is
+/// a large share of what a trivial job costs to move.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum IdRepr {
     Number(u64),
-    Text(Arc<str>),
+    Text(Arc<String>),
 }
 
 impl JobId {
@@ -45,7 +47,7 @@ impl JobId {
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {
             IdRepr::Number(_) => None,
-            IdRepr::Text(text) => Some(text),
+            IdRepr::Text(text) => Some(text.as_str()),
         }
     }
 }
@@ -63,19 +65,13 @@ job_id_from_unsigned!(u8, u16, u32, u64, usize);
 
 impl From<&str> for JobId {
     fn from(text: &str) -> JobId {
-        JobId(IdRepr::Text(text.into()))
+        JobId(IdRepr::Text(Arc::new(text.to_owned())))
     }
 }
 
 impl From<String> for JobId {
     fn from(text: String) -> JobId {
-        JobId(IdRepr::Text(text.into()))
-    }
-}
-
-impl From<Arc<str>> for JobId {
-    fn from(text: Arc<str>) -> JobId {
-        JobId(IdRepr::Text(text))
+        JobId(IdRepr::Text(Arc::new(text)))
     }
 }
 
@@ -193,27 +189,39 @@ impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metad
 /// assert_eq!(d.kind(), "resize");
 /// assert_eq!(d.metadata().get("size"), Some("64x64"));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct JobDescriptor {
     id: JobId,
+    /// Kind and metadata live behind one pointer that stays null for the
+    /// many jobs that have neither: a descriptor is 24 bytes, not 72.
+    labels: Option<Box<Labels>>,
+}
+
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+struct Labels {
     kind: Cow<'static, str>,
     metadata: Metadata,
 }
+
+static NO_METADATA: Metadata = Metadata(Vec::new());
 
 impl JobDescriptor {
     /// Returns a descriptor with this id, an empty kind and no metadata.
     pub fn new(id: impl Into<JobId>) -> JobDescriptor {
         JobDescriptor {
             id: id.into(),
-            kind: Cow::Borrowed(""),
-            metadata: Metadata::new(),
+            labels: None,
         }
+    }
+
+    fn labels_mut(&mut self) -> &mut Labels {
+        self.labels.get_or_insert_with(Box::default)
     }
 
     /// Sets the kind tag (Go's `JType`).
     #[must_use]
     pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> JobDescriptor {
-        self.kind = kind.into();
+        self.labels_mut().kind = kind.into();
         self
     }
 
@@ -224,14 +232,14 @@ impl JobDescriptor {
         key: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
     ) -> Self {
-        self.metadata.insert(key, value);
+        self.labels_mut().metadata.insert(key, value);
         self
     }
 
     /// Replaces the metadata.
     #[must_use]
     pub fn with_metadata(mut self, metadata: Metadata) -> JobDescriptor {
-        self.metadata = metadata;
+        self.labels_mut().metadata = metadata;
         self
     }
 
@@ -242,17 +250,27 @@ impl JobDescriptor {
 
     /// The job's kind tag; empty unless one was set.
     pub fn kind(&self) -> &str {
-        &self.kind
+        self.labels.as_ref().map_or("", |labels| &labels.kind)
     }
 
     /// The job's metadata.
     pub fn metadata(&self) -> &Metadata {
-        &self.metadata
+        self.labels.as_ref().map_or(&NO_METADATA, |labels| &labels.metadata)
     }
 
     /// The job's metadata, to change.
     pub fn metadata_mut(&mut self) -> &mut Metadata {
-        &mut self.metadata
+        &mut self.labels_mut().metadata
+    }
+}
+
+impl fmt::Debug for JobDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobDescriptor")
+            .field("id", &self.id)
+            .field("kind", &self.kind())
+            .field("metadata", self.metadata())
+            .finish()
     }
 }
 
@@ -299,7 +317,7 @@ impl<A> Job<A> {
     /// Sets the descriptor's kind tag.
     #[must_use]
     pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> Job<A> {
-        self.descriptor.kind = kind.into();
+        self.descriptor = self.descriptor.with_kind(kind);
         self
     }
 
@@ -310,7 +328,7 @@ impl<A> Job<A> {
         key: impl Into<Cow<'static, str>>,
         value: impl Into<String>,
     ) -> Self {
-        self.descriptor.metadata.insert(key, value);
+        self.descriptor = self.descriptor.with_meta(key, value);
         self
     }
 

@@ -132,12 +132,15 @@ impl<E: std::error::Error + 'static> std::error::Error for JobFailure<E> {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct JobPanic {
-    message: String,
+    /// Boxed so that an `Outcome` is no bigger than its value or error.
+    message: Box<String>,
 }
 
 impl JobPanic {
     pub(crate) fn new(message: String) -> JobPanic {
-        JobPanic { message }
+        JobPanic {
+            message: Box::new(message),
+        }
     }
 
     /// The panic message.
