@@ -375,6 +375,7 @@ impl Context {
 
     /// The fast, lock-free check used between jobs; it trusts the timer
     /// thread to notice deadlines instead of reading the clock.
+    #[inline]
     pub(crate) fn is_cancelled_relaxed(&self) -> bool {
         self.inner.cancelled.load(Ordering::Acquire)
     }

@@ -142,6 +142,7 @@ impl Clock {
         }
     }
 
+    #[inline]
     fn tick(&mut self, parcel_pending: bool) -> Option<Pace> {
         self.countdown -= 1;
         if self.countdown > 0 {

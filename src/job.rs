@@ -255,7 +255,9 @@ impl JobDescriptor {
 
     /// The job's metadata.
     pub fn metadata(&self) -> &Metadata {
-        self.labels.as_ref().map_or(&NO_METADATA, |labels| &labels.metadata)
+        self.labels
+            .as_ref()
+            .map_or(&NO_METADATA, |labels| &labels.metadata)
     }
 
     /// The job's metadata, to change.

@@ -134,7 +134,10 @@ impl<E: std::error::Error + 'static> std::error::Error for JobFailure<E> {
 pub struct JobPanic {
     /// A thin pointer, so that an `Outcome` is no bigger than its value or
     /// error; panics are rare enough for the extra allocation.
-    #[expect(clippy::box_collection, reason = "one word instead of three in every Outcome")]
+    #[expect(
+        clippy::box_collection,
+        reason = "one word instead of three in every Outcome"
+    )]
     message: Box<String>,
 }
 

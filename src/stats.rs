@@ -83,14 +83,17 @@ pub(crate) enum Finish {
 
 impl WorkerSlot {
     /// Only the slot's own worker calls this, so load-then-store is exact.
+    #[inline]
     fn bump(counter: &AtomicU64) {
         counter.store(counter.load(Relaxed) + 1, Relaxed);
     }
 
+    #[inline]
     pub(crate) fn started(&self) {
         WorkerSlot::bump(&self.started);
     }
 
+    #[inline]
     pub(crate) fn finished(&self, how: Finish) {
         WorkerSlot::bump(match how {
             Finish::Succeeded => &self.succeeded,
