@@ -361,7 +361,14 @@ impl<A, T, E> Run<A, T, E> {
             match self.results.try_recv() {
                 Ok(batch) => self.buffer = batch.into_iter(),
                 Err(TryRecvError::Empty) => return Err(TryNextError::Empty),
-                Err(TryRecvError::Disconnected) => return Err(TryNextError::Finished),
+                // The supervisor closes `done` right after the results, and
+                // the run counts as finished only once both are closed.
+                Err(TryRecvError::Disconnected) => {
+                    return Err(match self.done.try_recv() {
+                        Err(TryRecvError::Disconnected) => TryNextError::Finished,
+                        _ => TryNextError::Empty,
+                    });
+                }
             }
         }
     }
@@ -423,7 +430,12 @@ impl<A, T, E> Run<A, T, E> {
             match self.results.recv_deadline(deadline) {
                 Ok(batch) => self.buffer = batch.into_iter(),
                 Err(RecvTimeoutError::Timeout) => return Err(NextTimeoutError::Timeout),
-                Err(RecvTimeoutError::Disconnected) => return Err(NextTimeoutError::Finished),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(match self.done.recv_deadline(deadline) {
+                        Err(RecvTimeoutError::Disconnected) => NextTimeoutError::Finished,
+                        _ => NextTimeoutError::Timeout,
+                    });
+                }
             }
         }
     }
@@ -703,7 +715,13 @@ impl<A, T, E> Iterator for Run<A, T, E> {
             }
             match self.results.recv() {
                 Ok(batch) => self.buffer = batch.into_iter(),
-                Err(_) => return None,
+                Err(_) => {
+                    // Blocks for the moment between the results closing and
+                    // `done` closing, so that an ended iterator means a
+                    // finished run.
+                    let _ = self.done.recv();
+                    return None;
+                }
             }
         }
     }
