@@ -61,6 +61,15 @@ impl<A> Drop for Submitters<A> {
 ///
 /// Every failed submission gives the job back in its error.
 ///
+/// # Deadlock hazard
+///
+/// A job may submit to its own run, but a blocking [`submit`](Submitter::submit)
+/// waits for room in the queue, and only the workers make room. If every
+/// worker is inside a job that waits like this, the run stalls until it is
+/// cancelled (a cancel wakes every waiting submit). From inside a job,
+/// prefer [`try_submit`](Submitter::try_submit) or
+/// [`submit_timeout`](Submitter::submit_timeout).
+///
 /// # Examples
 ///
 /// ```
