@@ -303,6 +303,12 @@ impl<A> Submitter<A> {
             Wait::Forever => budget.acquire(1, intake.intake.done(), None),
         };
         match acquired {
+            // Room can appear while the run is being cancelled; a submit that
+            // was waiting must then fail, not slip into the cancelled run.
+            Ok(()) if intake.ctx.is_cancelled_relaxed() || intake.intake.is_cancelled_relaxed() => {
+                budget.release(1);
+                return refuse(job);
+            }
             Ok(()) => {}
             Err(Refused::Timeout) => return Err((Refusal::Full, job)),
             Err(Refused::Stopped) => return refuse(job),

@@ -86,10 +86,14 @@ where
 /// the run is cancelled.
 fn receive<A>(shared: &Shared<A>, jobs: &Receiver<Parcel<A>>) -> Option<Parcel<A>> {
     for step in 0..SPINS {
+        // Checked before taking a parcel: taking one frees queue capacity,
+        // which would let a waiting submitter into a cancelled run.
+        if shared.ctx.is_cancelled_relaxed() {
+            return None;
+        }
         match jobs.try_recv() {
             Ok(parcel) => return Some(shared.dequeued(parcel)),
             Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) if shared.ctx.is_cancelled_relaxed() => return None,
             Err(TryRecvError::Empty) => spin(step),
         }
     }

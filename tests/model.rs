@@ -262,7 +262,7 @@ fn drive(scenario: &Scenario) -> Observed {
 
 fn read(mut run: Run<Args, u64, u64>, stop: Stop, refused: Vec<u64>) -> Observed {
     let mut results = HashMap::new();
-    let mut act = |run: &Run<Args, u64, u64>, read: usize| -> bool {
+    let act = |run: &Run<Args, u64, u64>, read: usize| -> bool {
         match stop {
             Stop::CancelAfter(k) if k == read => {
                 run.cancel();
