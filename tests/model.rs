@@ -11,6 +11,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -122,11 +123,21 @@ struct Observed {
     refused: Vec<u64>,
 }
 
+/// Totals over every run in this process, reported with `--nocapture`.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+static JOBS_THROUGH: AtomicU64 = AtomicU64::new(0);
+
 fn check(scenario: Scenario) {
     let observed = common::watchdog_for(Duration::from_secs(20), {
         let scenario = scenario.clone();
         move || drive(&scenario)
     });
+    let runs = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
+    let jobs = JOBS_THROUGH.fetch_add(observed.results.len() as u64, Ordering::Relaxed)
+        + observed.results.len() as u64;
+    if runs.is_multiple_of(1000) {
+        eprintln!("model: {runs} random runs, {jobs} jobs through them, all checked");
+    }
     let cancels = matches!(
         scenario.stop,
         Stop::CancelAfter(_) | Stop::DropAfter(_) | Stop::TimeoutMicros(_)
