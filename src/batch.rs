@@ -45,6 +45,21 @@ impl<T, E> ResultBatch<T, E> {
     }
 
     /// Returns the results, giving their capacity back to the workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let run = pool.run(&Context::background(), (0..10u64).map(|i| Job::new(i, i)), |_, i: u64| Ok::<_, ()>(i))?;
+    /// let mut all = Vec::new();
+    /// while let Ok(batch) = run.results().recv() {
+    ///     all.extend(batch.into_vec()); // keep the results, free the channel's room
+    /// }
+    /// assert_eq!(all.len(), 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_vec(mut self) -> Vec<JobResult<T, E>> {
         self.release();
         std::mem::take(&mut self.results)

@@ -383,6 +383,16 @@ impl Context {
 
 impl Default for Context {
     /// The same as [`Context::background`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Context;
+    ///
+    /// let ctx = Context::default();
+    /// assert!(!ctx.cancel(), "a background context cannot be cancelled");
+    /// assert_eq!(ctx.deadline(), None);
+    /// ```
     fn default() -> Context {
         Context::background()
     }

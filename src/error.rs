@@ -98,11 +98,37 @@ impl StartError {
     }
 
     /// The name of the thread that could not be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// // No system grants a 32 TiB stack.
+    /// let pool = WorkerPool::builder().thread_name("resizer").stack_size(1 << 45).build()?;
+    /// let jobs = (0..10u64).map(|i| Job::new(i, i));
+    /// let err = pool.run(&Context::background(), jobs, |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
+    /// assert!(err.thread_name().starts_with("resizer-"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn thread_name(&self) -> &str {
         &self.thread_name
     }
 
     /// Returns the operating system's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, WorkerPool};
+    ///
+    /// // No system grants a 32 TiB stack.
+    /// let pool = WorkerPool::builder().stack_size(1 << 45).build()?;
+    /// let err = pool.start(&Context::background(), |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
+    /// let io_error: std::io::Error = err.into_io_error();
+    /// assert!(!io_error.to_string().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_io_error(self) -> io::Error {
         self.source
     }
@@ -135,6 +161,20 @@ macro_rules! job_error {
 
         impl<T> $name<T> {
             /// Returns the job that was not submitted.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("use wpool::", stringify!($name), ";")]
+            ///
+            /// // Each variant gives its job back; here the jobs are numbers.
+            /// let errors = [
+            $( #[doc = concat!("    ", stringify!($name), "::", stringify!($variant), "(5),")] )+
+            /// ];
+            /// for err in errors {
+            ///     assert_eq!(err.into_inner(), 5);
+            /// }
+            /// ```
             pub fn into_inner(self) -> T {
                 match self {
                     $( $name::$variant(job) => job, )+
@@ -143,6 +183,16 @@ macro_rules! job_error {
 
             $(
                 #[doc = concat!("Returns `true` for [`", stringify!($name), "::", stringify!($variant), "`].")]
+                ///
+                /// # Examples
+                ///
+                /// ```
+                #[doc = concat!("use wpool::{Job, ", stringify!($name), "};")]
+                ///
+                #[doc = concat!("let err = ", stringify!($name), "::", stringify!($variant), "(Job::new(1u64, \"payload\"));")]
+                #[doc = concat!("assert!(err.", stringify!($is), "());")]
+                #[doc = concat!("assert_eq!(err.to_string(), \"", $text, "\");")]
+                /// ```
                 pub fn $is(&self) -> bool {
                     matches!(self, $name::$variant(_))
                 }
@@ -246,6 +296,16 @@ job_error! {
 }
 
 impl<T> From<SubmitError<T>> for TrySubmitError<T> {
+    /// Keeps the reason and the job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{SubmitError, TrySubmitError};
+    ///
+    /// let err = TrySubmitError::from(SubmitError::Cancelled(5));
+    /// assert_eq!(err, TrySubmitError::Cancelled(5));
+    /// ```
     fn from(err: SubmitError<T>) -> Self {
         match err {
             SubmitError::Closed(job) => TrySubmitError::Closed(job),
@@ -255,6 +315,17 @@ impl<T> From<SubmitError<T>> for TrySubmitError<T> {
 }
 
 impl<T> From<SubmitError<T>> for SubmitTimeoutError<T> {
+    /// Keeps the reason and the job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{SubmitError, SubmitTimeoutError};
+    ///
+    /// let err: SubmitTimeoutError<u32> = SubmitError::Closed(5).into();
+    /// assert!(err.is_closed());
+    /// assert_eq!(err.into_inner(), 5);
+    /// ```
     fn from(err: SubmitError<T>) -> Self {
         match err {
             SubmitError::Closed(job) => SubmitTimeoutError::Closed(job),

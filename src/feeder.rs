@@ -33,6 +33,7 @@ pub(crate) fn feed<A>(
         parcel: Vec::new(),
         target: 1,
         clock: Clock::new(),
+        input_exhausted: false,
     };
     let mut input = input;
     // The iterator's own panic ends the input; the parcel filled so far is
@@ -43,6 +44,9 @@ pub(crate) fn feed<A>(
     }
     if !feeder.parcel.is_empty() {
         feeder.send_parcel();
+    }
+    if !feeder.input_exhausted && shared.ctx.is_cancelled_relaxed() {
+        shared.intake_cut.store(true, Ordering::Relaxed);
     }
     // Dropping the input may run user code too.
     if let Err(panic) = unwind::catch(move || drop(input)) {
@@ -58,6 +62,7 @@ struct Feeder<'a, A> {
     /// each parcel rather than per job.
     target: usize,
     clock: Clock,
+    input_exhausted: bool,
 }
 
 impl<A> Feeder<'_, A> {
@@ -75,7 +80,10 @@ impl<A> Feeder<'_, A> {
             {
                 return;
             }
-            let Some(job) = input.next() else { return };
+            let Some(job) = input.next() else {
+                self.input_exhausted = true;
+                return;
+            };
             self.parcel.push(job);
             if self.parcel.len() >= self.target && !self.send_parcel() {
                 return;

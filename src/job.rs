@@ -36,6 +36,15 @@ enum IdRepr {
 
 impl JobId {
     /// Returns the id as a number, if it is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobId;
+    ///
+    /// assert_eq!(JobId::from(42u32).as_u64(), Some(42));
+    /// assert_eq!(JobId::from("42").as_u64(), None);
+    /// ```
     pub fn as_u64(&self) -> Option<u64> {
         match &self.0 {
             IdRepr::Number(n) => Some(*n),
@@ -44,6 +53,15 @@ impl JobId {
     }
 
     /// Returns the id as a string, if it was made from one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobId;
+    ///
+    /// assert_eq!(JobId::from("thumbnail:7").as_str(), Some("thumbnail:7"));
+    /// assert_eq!(JobId::from(7u64).as_str(), None);
+    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {
             IdRepr::Number(_) => None,
@@ -55,6 +73,16 @@ impl JobId {
 macro_rules! job_id_from_unsigned {
     ($($t:ty),*) => {$(
         impl From<$t> for JobId {
+            #[doc = concat!("Returns a numeric id; any `", stringify!($t), "` fits in a `u64`.")]
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use wpool::JobId;
+            ///
+            #[doc = concat!("let id = JobId::from(7", stringify!($t), ");")]
+            /// assert_eq!(id.as_u64(), Some(7));
+            /// ```
             fn from(n: $t) -> JobId {
                 JobId(IdRepr::Number(n as u64))
             }
@@ -64,12 +92,33 @@ macro_rules! job_id_from_unsigned {
 job_id_from_unsigned!(u8, u16, u32, u64, usize);
 
 impl From<&str> for JobId {
+    /// Returns a string id, copying the text once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobId;
+    ///
+    /// let id = JobId::from("resize:cat.png");
+    /// assert_eq!(id.as_str(), Some("resize:cat.png"));
+    /// assert_eq!(id.to_string(), "resize:cat.png");
+    /// ```
     fn from(text: &str) -> JobId {
         JobId(IdRepr::Text(Arc::new(text.to_owned())))
     }
 }
 
 impl From<String> for JobId {
+    /// Returns a string id, taking over the `String` without copying it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobId;
+    ///
+    /// let id = JobId::from(format!("user:{}", 42));
+    /// assert_eq!(id.as_str(), Some("user:42"));
+    /// ```
     fn from(text: String) -> JobId {
         JobId(IdRepr::Text(Arc::new(text)))
     }
@@ -114,11 +163,32 @@ pub struct Metadata(Vec<(Cow<'static, str>, String)>);
 
 impl Metadata {
     /// Returns empty metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let meta = Metadata::new();
+    /// assert!(meta.is_empty());
+    /// assert_eq!(meta, Metadata::default());
+    /// ```
     pub fn new() -> Metadata {
         Metadata(Vec::new())
     }
 
     /// Sets `key` to `value`, returning the previous value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let mut meta = Metadata::new();
+    /// assert_eq!(meta.insert("attempt", "1"), None);
+    /// assert_eq!(meta.insert("attempt", 2.to_string()), Some("1".to_string()));
+    /// assert_eq!(meta.get("attempt"), Some("2"));
+    /// ```
     pub fn insert(
         &mut self,
         key: impl Into<Cow<'static, str>>,
@@ -136,6 +206,16 @@ impl Metadata {
     }
 
     /// Returns the value of `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let meta: Metadata = [("tenant", "acme")].into_iter().collect();
+    /// assert_eq!(meta.get("tenant"), Some("acme"));
+    /// assert_eq!(meta.get("region"), None);
+    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
@@ -144,16 +224,48 @@ impl Metadata {
     }
 
     /// Returns the number of keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let mut meta = Metadata::new();
+    /// meta.insert("tenant", "acme");
+    /// meta.insert("tenant", "globex"); // replaces, does not add
+    /// assert_eq!(meta.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Returns `true` if there are no keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let mut meta = Metadata::new();
+    /// assert!(meta.is_empty());
+    /// meta.insert("tenant", "acme");
+    /// assert!(!meta.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// Iterates over the pairs in insertion order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let meta: Metadata = [("tenant", "acme"), ("region", "eu")].into_iter().collect();
+    /// let pairs: Vec<(&str, &str)> = meta.iter().collect();
+    /// assert_eq!(pairs, [("tenant", "acme"), ("region", "eu")]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
@@ -166,6 +278,18 @@ impl fmt::Debug for Metadata {
 }
 
 impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metadata {
+    /// Collects key/value pairs; a later value for the same key replaces
+    /// the earlier one, as with [`Metadata::insert`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Metadata;
+    ///
+    /// let meta: Metadata = [("attempt", "1"), ("attempt", "2")].into_iter().collect();
+    /// assert_eq!(meta.get("attempt"), Some("2"));
+    /// assert_eq!(meta.len(), 1);
+    /// ```
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Metadata {
         let mut meta = Metadata::new();
         for (k, v) in pairs {
@@ -207,6 +331,17 @@ static NO_METADATA: Metadata = Metadata(Vec::new());
 
 impl JobDescriptor {
     /// Returns a descriptor with this id, an empty kind and no metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobDescriptor;
+    ///
+    /// let d = JobDescriptor::new("report:2024-06");
+    /// assert_eq!(d.id().as_str(), Some("report:2024-06"));
+    /// assert_eq!(d.kind(), "");
+    /// assert!(d.metadata().is_empty());
+    /// ```
     pub fn new(id: impl Into<JobId>) -> JobDescriptor {
         JobDescriptor {
             id: id.into(),
@@ -219,6 +354,15 @@ impl JobDescriptor {
     }
 
     /// Sets the kind tag (Go's `JType`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobDescriptor;
+    ///
+    /// let d = JobDescriptor::new(1u64).with_kind("resize");
+    /// assert_eq!(d.kind(), "resize");
+    /// ```
     #[must_use]
     pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> JobDescriptor {
         self.labels_mut().kind = kind.into();
@@ -226,6 +370,16 @@ impl JobDescriptor {
     }
 
     /// Adds one metadata pair.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobDescriptor;
+    ///
+    /// let d = JobDescriptor::new(1u64).with_meta("tenant", "acme").with_meta("region", "eu");
+    /// assert_eq!(d.metadata().get("tenant"), Some("acme"));
+    /// assert_eq!(d.metadata().len(), 2);
+    /// ```
     #[must_use]
     pub fn with_meta(
         mut self,
@@ -237,6 +391,17 @@ impl JobDescriptor {
     }
 
     /// Replaces the metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{JobDescriptor, Metadata};
+    ///
+    /// let shared: Metadata = [("tenant", "acme"), ("region", "eu")].into_iter().collect();
+    /// let d = JobDescriptor::new(1u64).with_meta("draft", "yes").with_metadata(shared.clone());
+    /// assert_eq!(d.metadata(), &shared);
+    /// assert_eq!(d.metadata().get("draft"), None);
+    /// ```
     #[must_use]
     pub fn with_metadata(mut self, metadata: Metadata) -> JobDescriptor {
         self.labels_mut().metadata = metadata;
@@ -244,16 +409,44 @@ impl JobDescriptor {
     }
 
     /// The job's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{JobDescriptor, JobId};
+    ///
+    /// let d = JobDescriptor::new(7u64);
+    /// assert_eq!(d.id(), &JobId::from(7u64));
+    /// ```
     pub fn id(&self) -> &JobId {
         &self.id
     }
 
     /// The job's kind tag; empty unless one was set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobDescriptor;
+    ///
+    /// assert_eq!(JobDescriptor::new(1u64).kind(), "");
+    /// assert_eq!(JobDescriptor::new(1u64).with_kind("fetch").kind(), "fetch");
+    /// ```
     pub fn kind(&self) -> &str {
         self.labels.as_ref().map_or("", |labels| &labels.kind)
     }
 
     /// The job's metadata.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobDescriptor;
+    ///
+    /// let d = JobDescriptor::new(1u64).with_meta("size", "64x64");
+    /// assert_eq!(d.metadata().get("size"), Some("64x64"));
+    /// assert!(JobDescriptor::new(2u64).metadata().is_empty());
+    /// ```
     pub fn metadata(&self) -> &Metadata {
         self.labels
             .as_ref()
@@ -261,6 +454,16 @@ impl JobDescriptor {
     }
 
     /// The job's metadata, to change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobDescriptor;
+    ///
+    /// let mut d = JobDescriptor::new(1u64).with_meta("attempt", "1");
+    /// d.metadata_mut().insert("attempt", "2");
+    /// assert_eq!(d.metadata().get("attempt"), Some("2"));
+    /// ```
     pub fn metadata_mut(&mut self) -> &mut Metadata {
         &mut self.labels_mut().metadata
     }
@@ -300,10 +503,29 @@ pub struct Job<A> {
 
 /// A job's own closure, for runs in which every job does something
 /// different; see [`Job::from_fn`].
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, JobFn};
+///
+/// let greet: JobFn<String, ()> = Box::new(|_: &Context| Ok("hello".to_string()));
+/// assert_eq!(greet(&Context::background()), Ok("hello".to_string()));
+/// ```
 pub type JobFn<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
 
 impl<A> Job<A> {
     /// Returns a job with a fresh descriptor carrying `id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new("cat.png", (64u32, 64u32));
+    /// assert_eq!(job.id().as_str(), Some("cat.png"));
+    /// assert_eq!(job.args(), &(64, 64));
+    /// ```
     pub fn new(id: impl Into<JobId>, args: A) -> Job<A> {
         Job {
             descriptor: JobDescriptor::new(id),
@@ -312,11 +534,30 @@ impl<A> Job<A> {
     }
 
     /// Returns a job with the given descriptor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Job, JobDescriptor};
+    ///
+    /// let descriptor = JobDescriptor::new(3u64).with_kind("fetch").with_meta("retry", "1");
+    /// let job = Job::with_descriptor(descriptor.clone(), "https://example.com");
+    /// assert_eq!(job.descriptor(), &descriptor);
+    /// ```
     pub fn with_descriptor(descriptor: JobDescriptor, args: A) -> Job<A> {
         Job { descriptor, args }
     }
 
     /// Sets the descriptor's kind tag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new(1u64, "cat.png").with_kind("resize");
+    /// assert_eq!(job.descriptor().kind(), "resize");
+    /// ```
     #[must_use]
     pub fn with_kind(mut self, kind: impl Into<Cow<'static, str>>) -> Job<A> {
         self.descriptor = self.descriptor.with_kind(kind);
@@ -324,6 +565,15 @@ impl<A> Job<A> {
     }
 
     /// Adds one metadata pair to the descriptor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new(1u64, "cat.png").with_meta("tenant", "acme");
+    /// assert_eq!(job.descriptor().metadata().get("tenant"), Some("acme"));
+    /// ```
     #[must_use]
     pub fn with_meta(
         mut self,
@@ -335,26 +585,75 @@ impl<A> Job<A> {
     }
 
     /// The job's descriptor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new(9u64, ()).with_kind("ping");
+    /// assert_eq!(job.descriptor().id().as_u64(), Some(9));
+    /// assert_eq!(job.descriptor().kind(), "ping");
+    /// ```
     pub fn descriptor(&self) -> &JobDescriptor {
         &self.descriptor
     }
 
     /// The job's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new(9u64, ());
+    /// assert_eq!(job.id().as_u64(), Some(9));
+    /// ```
     pub fn id(&self) -> &JobId {
         &self.descriptor.id
     }
 
     /// The arguments the job function will be called with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new(1u64, vec![3, 1, 2]);
+    /// assert_eq!(job.args().len(), 3);
+    /// ```
     pub fn args(&self) -> &A {
         &self.args
     }
 
     /// Returns the arguments, dropping the descriptor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let job = Job::new(1u64, String::from("payload")).with_kind("upload");
+    /// assert_eq!(job.into_args(), "payload");
+    /// ```
     pub fn into_args(self) -> A {
         self.args
     }
 
-    /// Splits the job into its descriptor and arguments.
+    /// Splits the job into its descriptor and arguments, for instance to
+    /// resubmit an unstarted job with changed arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Job;
+    ///
+    /// let (descriptor, args) = Job::new(4u64, 10u32).with_kind("retry").into_parts();
+    /// let again = Job::with_descriptor(descriptor, args * 2);
+    /// assert_eq!(again.descriptor().kind(), "retry");
+    /// assert_eq!(*again.args(), 20);
+    /// ```
     pub fn into_parts(self) -> (JobDescriptor, A) {
         (self.descriptor, self.args)
     }

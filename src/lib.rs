@@ -198,7 +198,9 @@ pub use crate::error::{
 };
 pub use crate::job::{Job, JobDescriptor, JobFn, JobId, Metadata};
 pub use crate::outcome::{JobFailure, JobPanic, JobResult, Outcome};
-pub use crate::pool::{Builder, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, WorkerPool};
+pub use crate::pool::{
+    Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, WorkerPool,
+};
 pub use crate::run::{Run, Summary};
 pub use crate::stats::Counts;
 pub use crate::submit::Submitter;

@@ -30,26 +30,76 @@ pub enum Outcome<T, E> {
 
 impl<T, E> Outcome<T, E> {
     /// Returns `true` for [`Outcome::Succeeded`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Outcome;
+    ///
+    /// assert!(Outcome::<u32, ()>::Succeeded(1).is_succeeded());
+    /// assert!(!Outcome::<u32, ()>::Failed(()).is_succeeded());
+    /// ```
     pub fn is_succeeded(&self) -> bool {
         matches!(self, Outcome::Succeeded(_))
     }
 
     /// Returns `true` for [`Outcome::Failed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Outcome;
+    ///
+    /// assert!(Outcome::<u32, &str>::Failed("disk full").is_failed());
+    /// assert!(!Outcome::<u32, &str>::Cancelled("stopped").is_failed());
+    /// ```
     pub fn is_failed(&self) -> bool {
         matches!(self, Outcome::Failed(_))
     }
 
     /// Returns `true` for [`Outcome::Cancelled`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Outcome;
+    ///
+    /// assert!(Outcome::<u32, &str>::Cancelled("stopped").is_cancelled());
+    /// assert!(!Outcome::<u32, &str>::Failed("disk full").is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Outcome::Cancelled(_))
     }
 
     /// Returns `true` for [`Outcome::Panicked`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let run = pool.run(&Context::background(), [Job::new(1u64, ())], |_, ()| -> Result<(), ()> {
+    ///     panic!("out of cheese")
+    /// })?;
+    /// let outcomes: Vec<_> = run.map(|r| r.into_outcome()).collect();
+    /// assert!(outcomes[0].is_panicked());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_panicked(&self) -> bool {
         matches!(self, Outcome::Panicked(_))
     }
 
     /// Returns the value of a job that succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Outcome;
+    ///
+    /// assert_eq!(Outcome::<u32, &str>::Succeeded(7).value(), Some(&7));
+    /// assert_eq!(Outcome::<u32, &str>::Failed("disk full").value(), None);
+    /// ```
     pub fn value(&self) -> Option<&T> {
         match self {
             Outcome::Succeeded(value) => Some(value),
@@ -58,6 +108,16 @@ impl<T, E> Outcome<T, E> {
     }
 
     /// Returns the error of a job that failed or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Outcome;
+    ///
+    /// assert_eq!(Outcome::<u32, &str>::Failed("disk full").error(), Some(&"disk full"));
+    /// assert_eq!(Outcome::<u32, &str>::Cancelled("stopped").error(), Some(&"stopped"));
+    /// assert_eq!(Outcome::<u32, &str>::Succeeded(7).error(), None);
+    /// ```
     pub fn error(&self) -> Option<&E> {
         match self {
             Outcome::Failed(err) | Outcome::Cancelled(err) => Some(err),
@@ -67,6 +127,16 @@ impl<T, E> Outcome<T, E> {
 
     /// Converts into a `Result`, keeping the failure's kind in
     /// [`JobFailure`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{JobFailure, Outcome};
+    ///
+    /// assert_eq!(Outcome::<u32, &str>::Succeeded(7).into_result(), Ok(7));
+    /// let cancelled = Outcome::<u32, &str>::Cancelled("stopped").into_result();
+    /// assert_eq!(cancelled, Err(JobFailure::Cancelled("stopped")));
+    /// ```
     pub fn into_result(self) -> Result<T, JobFailure<E>> {
         match self {
             Outcome::Succeeded(value) => Ok(value),
@@ -78,6 +148,20 @@ impl<T, E> Outcome<T, E> {
 }
 
 /// The failing side of [`Outcome::into_result`].
+///
+/// Its `Display` says which way the job failed; the job's own error, if any,
+/// is its [`source`](std::error::Error::source).
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{JobFailure, Outcome};
+///
+/// let failure = Outcome::<(), std::fmt::Error>::Failed(std::fmt::Error).into_result().unwrap_err();
+/// assert_eq!(failure, JobFailure::Failed(std::fmt::Error));
+/// assert_eq!(failure.to_string(), "job failed");
+/// assert!(std::error::Error::source(&failure).is_some());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobFailure<E> {
     /// See [`Outcome::Failed`].
@@ -149,6 +233,21 @@ impl JobPanic {
     }
 
     /// The panic message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Outcome, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let run = pool.run(&Context::background(), [Job::new(1u64, 0u32)], |_, n: u32| {
+    ///     assert!(n > 0, "n must be positive, got {n}");
+    ///     Ok::<_, ()>(n)
+    /// })?;
+    /// let Some(Outcome::Panicked(panic)) = run.map(|r| r.into_outcome()).next() else { unreachable!() };
+    /// assert_eq!(panic.message(), "n must be positive, got 0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -198,31 +297,105 @@ impl<T, E> JobResult<T, E> {
     }
 
     /// The descriptor of the job this result belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let job = Job::new(7u64, 21u32).with_kind("double").with_meta("tenant", "acme");
+    /// let result = pool.run(&Context::background(), [job], |_, n: u32| Ok::<_, ()>(2 * n))?.next().unwrap();
+    /// assert_eq!(result.descriptor().kind(), "double");
+    /// assert_eq!(result.descriptor().metadata().get("tenant"), Some("acme"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn descriptor(&self) -> &JobDescriptor {
         &self.descriptor
     }
 
     /// The job's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let jobs = [Job::new("cat.png", 21u32)];
+    /// let result = pool.run(&Context::background(), jobs, |_, n: u32| Ok::<_, ()>(2 * n))?.next().unwrap();
+    /// assert_eq!(result.id().as_str(), Some("cat.png"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &JobId {
         self.descriptor.id()
     }
 
     /// How the job ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Outcome, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let jobs = [Job::new(1u64, "x")];
+    /// let result = pool.run(&Context::background(), jobs, |_, s: &str| s.parse::<u32>())?.next().unwrap();
+    /// assert!(matches!(result.outcome(), Outcome::Failed(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn outcome(&self) -> &Outcome<T, E> {
         &self.outcome
     }
 
     /// Returns `true` if the job succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let jobs = ["1", "two", "3"].into_iter().enumerate().map(|(i, s)| Job::new(i, s));
+    /// let run = pool.run(&Context::background(), jobs, |_, s: &str| s.parse::<u32>())?;
+    /// assert_eq!(run.filter(|r| r.is_ok()).count(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_ok(&self) -> bool {
         self.outcome.is_succeeded()
     }
 
     /// The value of a job that succeeded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let jobs = [Job::new(1u64, "42")];
+    /// let result = pool.run(&Context::background(), jobs, |_, s: &str| s.parse::<u32>())?.next().unwrap();
+    /// assert_eq!(result.value(), Some(&42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn value(&self) -> Option<&T> {
         self.outcome.value()
     }
 
     /// Returns the value of a job that succeeded, dropping the rest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let jobs = ["1", "two", "3"].into_iter().enumerate().map(|(i, s)| Job::new(i, s));
+    /// let run = pool.run(&Context::background(), jobs, |_, s: &str| s.parse::<u32>())?;
+    /// let sum: u32 = run.filter_map(|r| r.into_value()).sum();
+    /// assert_eq!(sum, 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_value(self) -> Option<T> {
         match self.outcome {
             Outcome::Succeeded(value) => Some(value),
@@ -231,11 +404,37 @@ impl<T, E> JobResult<T, E> {
     }
 
     /// Returns the outcome, dropping the descriptor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Outcome, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let jobs = [Job::new(1u64, 21u32)];
+    /// let result = pool.run(&Context::background(), jobs, |_, n: u32| Ok::<_, ()>(2 * n))?.next().unwrap();
+    /// assert_eq!(result.into_outcome(), Outcome::Succeeded(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_outcome(self) -> Outcome<T, E> {
         self.outcome
     }
 
     /// Splits the result into its descriptor and outcome.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Outcome, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let jobs = [Job::new(7u64, 21u32).with_kind("double")];
+    /// let result = pool.run(&Context::background(), jobs, |_, n: u32| Ok::<_, ()>(2 * n))?.next().unwrap();
+    /// let (descriptor, outcome) = result.into_parts();
+    /// assert_eq!(descriptor.kind(), "double");
+    /// assert_eq!(outcome, Outcome::Succeeded(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_parts(self) -> (JobDescriptor, Outcome<T, E>) {
         (self.descriptor, self.outcome)
     }

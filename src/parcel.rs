@@ -22,10 +22,6 @@ use crate::Job;
 /// How much work one parcel should carry.
 pub(crate) const PARCEL_WORK: Duration = Duration::from_millis(1);
 
-/// The largest batch on either channel; beyond this a bigger batch saves
-/// nothing measurable and only delays the first results.
-const MAX_BATCH: usize = 4096;
-
 /// A message on the job queue: one submitted job, or a parcel from the
 /// feeder.
 pub(crate) enum Parcel<A> {
@@ -70,11 +66,12 @@ impl<A> Iterator for ParcelIter<A> {
     }
 }
 
-/// The largest batch for a channel of `capacity` jobs shared by `workers`:
+/// The largest batch for a channel of `capacity` jobs shared by `workers`,
+/// at most `cap`:
 /// small enough that one batch never holds the share of several workers,
 /// so that a full channel still spreads its work over all of them.
-pub(crate) fn max_batch(capacity: usize, workers: usize) -> usize {
-    (capacity / workers.saturating_mul(2).max(1)).clamp(1, MAX_BATCH)
+pub(crate) fn max_batch(capacity: usize, workers: usize, cap: usize) -> usize {
+    (capacity / workers.saturating_mul(2).max(1)).clamp(1, cap.max(1))
 }
 
 /// The measured average cost of one job, shared by the workers (who

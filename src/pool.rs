@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crate::feeder::feed;
 use crate::run::Launch;
@@ -12,10 +13,47 @@ use crate::{BuildError, Context, Job, JobFn, Run, StartError};
 /// Default capacity of the job queue, in jobs. Measured on 1,000,000
 /// trivial jobs: past a few thousand jobs in flight throughput no longer
 /// grows, while memory does. See the README's performance section.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{DEFAULT_QUEUE_CAPACITY, WorkerPool};
+///
+/// // Jobs that carry large buffers: keep fewer of them waiting.
+/// let pool = WorkerPool::builder().workers(2).queue_capacity(DEFAULT_QUEUE_CAPACITY / 64).build()?;
+/// assert_eq!(pool.workers(), 2);
+/// # Ok::<(), wpool::BuildError>(())
+/// ```
 pub const DEFAULT_QUEUE_CAPACITY: usize = 16_384;
 
 /// Default capacity of the results channel, in results.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{DEFAULT_RESULTS_CAPACITY, WorkerPool};
+///
+/// // Large results: let fewer of them wait for a slow reader.
+/// let pool = WorkerPool::builder().workers(2).results_capacity(DEFAULT_RESULTS_CAPACITY / 64).build()?;
+/// assert_eq!(pool.workers(), 2);
+/// # Ok::<(), wpool::BuildError>(())
+/// ```
 pub const DEFAULT_RESULTS_CAPACITY: usize = 16_384;
+
+/// Default cap on a batch of jobs or results; see [`Builder::max_batch`].
+/// Beyond a few thousand jobs a batch saves nothing measurable and only
+/// delays the first results.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{DEFAULT_MAX_BATCH, WorkerPool};
+///
+/// // Halve the batches for jobs of uneven cost.
+/// let pool = WorkerPool::builder().max_batch(DEFAULT_MAX_BATCH / 2).build().unwrap();
+/// # drop(pool);
+/// ```
+pub const DEFAULT_MAX_BATCH: usize = 4096;
 
 pub(crate) struct Config {
     pub(crate) workers: usize,
@@ -23,6 +61,7 @@ pub(crate) struct Config {
     pub(crate) results_capacity: usize,
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) max_batch: usize,
 }
 
 /// A worker pool: the configuration every run it starts shares.
@@ -87,6 +126,17 @@ impl WorkerPool {
     }
 
     /// The number of worker threads each run starts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::WorkerPool;
+    ///
+    /// let pool = WorkerPool::builder().workers(6).build()?;
+    /// assert_eq!(pool.workers(), 6);
+    /// assert_eq!(pool.clone().workers(), 6, "clones share the configuration");
+    /// # Ok::<(), wpool::BuildError>(())
+    /// ```
     pub fn workers(&self) -> usize {
         self.config.workers
     }
@@ -236,6 +286,9 @@ impl WorkerPool {
         let run = launch.supervise(move |closing, queue| {
             drop(queue);
             let _ = closing.shared.intake.done().recv();
+            if closing.shared.ctx.is_cancelled_relaxed() {
+                closing.shared.intake_cut.store(true, Ordering::Relaxed);
+            }
             // Waits for submissions in flight, then closes the queue.
             intake.queue.write().take();
             closing.finish();
@@ -252,6 +305,7 @@ impl fmt::Debug for WorkerPool {
             .field("results_capacity", &self.config.results_capacity)
             .field("thread_name", &self.config.thread_name)
             .field("stack_size", &self.config.stack_size)
+            .field("max_batch", &self.config.max_batch)
             .finish()
     }
 }
@@ -280,9 +334,21 @@ pub struct Builder {
     results_capacity: usize,
     thread_name: String,
     stack_size: Option<usize>,
+    max_batch: usize,
 }
 
 impl Default for Builder {
+    /// The same as [`Builder::new`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Builder;
+    ///
+    /// let pool = Builder::default().workers(2).build()?;
+    /// assert_eq!(pool.workers(), 2);
+    /// # Ok::<(), wpool::BuildError>(())
+    /// ```
     fn default() -> Builder {
         Builder::new()
     }
@@ -292,6 +358,16 @@ impl Builder {
     /// Returns a builder with one worker per available CPU,
     /// [`DEFAULT_QUEUE_CAPACITY`], [`DEFAULT_RESULTS_CAPACITY`], threads
     /// named `wpool-0`, `wpool-1`, ..., and the platform's stack size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Builder;
+    ///
+    /// let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// assert_eq!(Builder::new().build()?.workers(), cpus);
+    /// # Ok::<(), wpool::BuildError>(())
+    /// ```
     pub fn new() -> Builder {
         Builder {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -299,10 +375,21 @@ impl Builder {
             results_capacity: DEFAULT_RESULTS_CAPACITY,
             thread_name: "wpool".to_owned(),
             stack_size: None,
+            max_batch: DEFAULT_MAX_BATCH,
         }
     }
 
     /// Sets the number of worker threads per run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{BuildError, WorkerPool};
+    ///
+    /// assert_eq!(WorkerPool::builder().workers(16).build()?.workers(), 16);
+    /// assert_eq!(WorkerPool::builder().workers(0).build().unwrap_err(), BuildError::ZeroWorkers);
+    /// # Ok::<(), BuildError>(())
+    /// ```
     #[must_use]
     pub fn workers(mut self, workers: usize) -> Builder {
         self.workers = workers;
@@ -312,6 +399,18 @@ impl Builder {
     /// Sets how many submitted jobs may wait in the queue. When it is full,
     /// the feeder and [`Submitter::submit`] wait (back-pressure). 0 makes
     /// every hand-over a rendezvous with a worker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(2).queue_capacity(0).build()?;
+    /// let jobs = (0..20u64).map(|i| Job::new(i, i));
+    /// let summary = pool.run(&Context::background(), jobs, |_, i: u64| Ok::<_, ()>(i))?.wait();
+    /// assert_eq!(summary.counts.succeeded, 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn queue_capacity(mut self, jobs: usize) -> Builder {
         self.queue_capacity = jobs;
@@ -320,6 +419,18 @@ impl Builder {
 
     /// Sets how many results may wait to be read. When it is full, workers
     /// wait for the reader. 0 makes every delivery a rendezvous.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(2).results_capacity(0).build()?;
+    /// let jobs = (0..20u64).map(|i| Job::new(i, i));
+    /// let run = pool.run(&Context::background(), jobs, |_, i: u64| Ok::<_, ()>(i))?;
+    /// assert_eq!(run.filter_map(|r| r.into_value()).sum::<u64>(), 190);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn results_capacity(mut self, results: usize) -> Builder {
         self.results_capacity = results;
@@ -329,6 +440,20 @@ impl Builder {
     /// Sets the thread name prefix: workers are `{prefix}-0`, `{prefix}-1`,
     /// ..., and the supervisor (which also feeds batch runs) is
     /// `{prefix}-supervisor`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(1).thread_name("resizer").build()?;
+    /// let run = pool.run(&Context::background(), [Job::new(1u64, ())], |_, ()| {
+    ///     Ok::<_, ()>(std::thread::current().name().map(str::to_owned))
+    /// })?;
+    /// let names: Vec<_> = run.filter_map(|r| r.into_value().flatten()).collect();
+    /// assert_eq!(names, ["resizer-0"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
         self.thread_name = prefix.into();
@@ -336,9 +461,50 @@ impl Builder {
     }
 
     /// Sets the stack size of the run's threads, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// fn depth(n: u64) -> u64 {
+    ///     if n == 0 { 0 } else { 1 + depth(n - 1) }
+    /// }
+    /// // 64 MiB stacks, for jobs that recurse deeply.
+    /// let pool = WorkerPool::builder().workers(1).stack_size(64 << 20).build()?;
+    /// let run = pool.run(&Context::background(), [Job::new(1u64, 100_000)], |_, n| Ok::<_, ()>(depth(n)))?;
+    /// assert_eq!(run.filter_map(|r| r.into_value()).collect::<Vec<_>>(), [100_000]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Caps how many jobs travel to a worker together, and how many
+    /// results travel back together (default [`DEFAULT_MAX_BATCH`]).
+    ///
+    /// Batches are sized from the measured cost of a job, so that trivial
+    /// jobs travel thousands at a time and slow ones alone. When job costs
+    /// vary a lot (a few large files among many small ones), a slow job
+    /// holds back the jobs batched behind it and the results its worker has
+    /// not sent yet; a small cap bounds that delay, at the price of more
+    /// channel traffic. `1` sends every job and every result on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// // Streaming results one by one, as soon as each job ends.
+    /// let pool = WorkerPool::builder().workers(2).max_batch(1).build().unwrap();
+    /// let run = pool.run(&Context::background(), (0..10u64).map(|i| Job::new(i, i)), |_, i: u64| Ok::<_, ()>(i)).unwrap();
+    /// assert!(run.results().iter().all(|batch| batch.len() == 1));
+    /// ```
+    #[must_use]
+    pub fn max_batch(mut self, jobs: usize) -> Builder {
+        self.max_batch = jobs.max(1);
         self
     }
 
@@ -366,6 +532,7 @@ impl Builder {
                 results_capacity: self.results_capacity,
                 thread_name: self.thread_name,
                 stack_size: self.stack_size,
+                max_batch: self.max_batch,
             }),
         })
     }

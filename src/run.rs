@@ -19,7 +19,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,11 @@ pub(crate) struct Shared<A> {
     pub(crate) idle_workers: AtomicUsize,
     pub(crate) unstarted: Mutex<Vec<Job<A>>>,
     pub(crate) input_panic: Mutex<Option<JobPanic>>,
-    /// Why the context had ended when the last worker was joined.
+    /// Set when the end of the context stopped the intake of jobs: the
+    /// feeder left input unread, or submitters were turned away.
+    pub(crate) intake_cut: AtomicBool,
+    /// Why the context ended, if that cut the run short; set when the last
+    /// worker has been joined.
     pub(crate) cancelled_by: Mutex<Option<ContextError>>,
 }
 
@@ -185,7 +189,13 @@ impl<A, T, E> Closing<A, T, E> {
         }
         let shared = &self.shared;
         shared.give_back(self.jobs.try_iter().flat_map(|p| shared.dequeued(p)));
-        *shared.cancelled_by.lock() = shared.ctx.err();
+        // A deadline that passes while the threads wind down, after every
+        // job has run, cut nothing short and is not reported.
+        let counts = shared.stats.snapshot();
+        let cut_short = shared.intake_cut.load(Ordering::Relaxed)
+            || counts.cancelled > 0
+            || counts.unstarted > 0;
+        *shared.cancelled_by.lock() = shared.ctx.err().filter(|_| cut_short);
         drop(self.results);
         drop(self.done);
     }
@@ -227,11 +237,12 @@ where
             cost: JobCost::default(),
             queue_budget: Arc::new(Budget::new(config.queue_capacity)),
             results_budget: Arc::new(Budget::new(config.results_capacity)),
-            max_parcel: max_batch(config.queue_capacity, config.workers),
-            max_results: max_batch(config.results_capacity, config.workers),
+            max_parcel: max_batch(config.queue_capacity, config.workers, config.max_batch),
+            max_results: max_batch(config.results_capacity, config.workers, config.max_batch),
             idle_workers: AtomicUsize::new(0),
             unstarted: Mutex::new(Vec::new()),
             input_panic: Mutex::new(None),
+            intake_cut: AtomicBool::new(false),
             cancelled_by: Mutex::new(None),
         });
         let mut launch = Launch {
@@ -413,7 +424,12 @@ impl<A, T, E> Run<A, T, E> {
     ///
     /// let pool = WorkerPool::new(1).unwrap();
     /// let ctx = Context::background();
-    /// let mut run = pool.run(&ctx, [Job::new(1u64, ())], |ctx, ()| ctx.sleep(Duration::from_secs(60))).unwrap();
+    /// let (started_tx, started) = crossbeam_channel::bounded(1);
+    /// let mut run = pool.run(&ctx, [Job::new(1u64, ())], move |ctx, ()| {
+    ///     started_tx.send(()).unwrap();
+    ///     ctx.sleep(Duration::from_secs(60))
+    /// }).unwrap();
+    /// started.recv().unwrap();
     /// let soon = Instant::now() + Duration::from_millis(10);
     /// assert_eq!(run.next_deadline(soon).unwrap_err(), NextTimeoutError::Timeout);
     /// run.cancel();
@@ -640,8 +656,13 @@ impl<A, T, E> Run<A, T, E> {
     /// use wpool::{Context, Job, WorkerPool};
     ///
     /// let pool = WorkerPool::new(1).unwrap();
-    /// let run = pool.run(&Context::background(), [Job::new(1u64, ())], |ctx, ()| ctx.sleep(Duration::from_secs(60))).unwrap();
-    /// let run = run.wait_timeout(Duration::from_millis(10)).unwrap_err();
+    /// let (started_tx, started) = crossbeam_channel::bounded(1);
+    /// let run = pool.run(&Context::background(), [Job::new(1u64, ())], move |ctx, ()| {
+    ///     started_tx.send(()).unwrap();
+    ///     ctx.sleep(Duration::from_secs(60))
+    /// }).unwrap();
+    /// started.recv().unwrap();
+    /// let run = run.wait_timeout(Duration::from_millis(10)).unwrap_err(); // still running
     /// run.cancel();
     /// let summary = run.wait_timeout(Duration::from_secs(10)).unwrap();
     /// assert_eq!(summary.counts.cancelled, 1);

@@ -57,6 +57,17 @@ pub struct Counts {
 impl Counts {
     /// Jobs that ran to an outcome: succeeded, failed, cancelled or
     /// panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Counts;
+    ///
+    /// let mut counts = Counts::default();
+    /// (counts.succeeded, counts.failed, counts.cancelled, counts.panicked) = (90, 5, 3, 2);
+    /// counts.unstarted = 40; // never ran, so not finished
+    /// assert_eq!(counts.finished(), 100);
+    /// ```
     pub fn finished(&self) -> u64 {
         self.succeeded + self.failed + self.cancelled + self.panicked
     }

@@ -126,7 +126,7 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
 
     fn push(&mut self, result: JobResult<T, E>) {
         if self.batch.is_empty() {
-            self.oldest = None;
+            self.oldest = Some(Instant::now());
         }
         self.batch.push(result);
         if self.batch.len() >= self.shared.max_results {
@@ -135,20 +135,10 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
     }
 
     /// Whether the oldest waiting result has waited long enough to go out
-    /// on its own. The first call only starts the clock, so a parcel of
-    /// fast jobs never reads it more than every 64 jobs.
-    fn is_due(&mut self) -> bool {
-        if self.batch.is_empty() {
-            return false;
-        }
-        let now = Instant::now();
-        match self.oldest {
-            None => {
-                self.oldest = Some(now);
-                false
-            }
-            Some(oldest) => now.duration_since(oldest) >= MAX_RESULT_DELAY,
-        }
+    /// without the rest of its batch.
+    fn is_due(&self) -> bool {
+        self.oldest
+            .is_some_and(|oldest| !self.batch.is_empty() && oldest.elapsed() >= MAX_RESULT_DELAY)
     }
 
     /// Sends the batch, waiting while the results channel is full. After a

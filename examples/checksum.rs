@@ -1,0 +1,636 @@
+//! `checksum`: a parallel `sha256sum` on a wpool run.
+//!
+//! It prints the SHA-256 of every file under the given paths (the current
+//! directory by default) in exactly `sha256sum`'s format, so that
+//! `sha256sum -c` checks its output:
+//!
+//! ```text
+//! cargo run --release --example checksum                     # hash ./ recursively
+//! cargo run --release --example checksum -- src tests > SUMS
+//! sha256sum -c --quiet SUMS
+//! cargo run --release --example checksum -- --ordered --workers 8 --timeout 30 ~/photos
+//! ```
+//!
+//! Options: `--ordered` (print in walk order instead of completion order),
+//! `--workers N` (default: one per CPU), `--timeout SECS` (a deadline for the
+//! whole run), `--fail-fast` (stop at the first file that fails), `--help`.
+//!
+//! How it uses wpool:
+//!
+//! - The directory walk is lazy: the `walkdir` iterator, mapped to one
+//!   [`Job`] per entry, goes straight into [`WorkerPool::run`], whose feeder
+//!   thread pulls it. A tree of a million files starts hashing at once and
+//!   never sits in memory. Each job's id is its index in the walk.
+//! - One job function is shared by all jobs. It reads the file in 64 KiB
+//!   chunks and calls [`Context::check`] between chunks, so Ctrl-C (which
+//!   cancels the context) or `--timeout` stops a big file within a chunk.
+//! - Results are read like an iterator, in completion order. `--ordered`
+//!   puts them back in walk order with a reorder buffer (a `BTreeMap` keyed
+//!   by job id); it holds the results that finished before their turn, so
+//!   a huge file early in the walk holds back (in memory) the lines after it.
+//! - The progress bar on stderr reads [`Run::counts`](wpool::Run::counts)
+//!   and a byte counter the jobs add to. It is hidden unless stderr is a
+//!   terminal.
+//! - After the run, [`Run::wait`](wpool::Run::wait) returns the
+//!   [`Summary`](wpool::Summary); its `unstarted` jobs are the files a
+//!   cancelled run never got to.
+//!
+//! What counts as a file: every entry of the walk that is not a directory,
+//! as with `find PATH ! -type d | xargs sha256sum`. Symbolic links are not
+//! descended into (except a link given on the command line) but are
+//! followed the way `sha256sum` follows them: a link to a regular file is
+//! hashed under the link's path, a broken link fails as "vanished (not
+//! found)", and a link to anything else fails as "not a regular file", as
+//! do FIFOs, sockets and devices (which are never opened; a file swapped
+//! for a FIFO between the check and the open would still block). Walk
+//! errors (an unreadable or vanished directory, a missing argument) become
+//! jobs that fail with their path, so every problem is reported in one
+//! place.
+//!
+//! Output: each line is written whole (buffered, flushed every 100 ms, or
+//! at once when stdout is a terminal). Names holding a backslash, newline or
+//! carriage return are escaped as GNU `sha256sum` (coreutils 9) does: the
+//! line starts with `\`, and the name has `\\`, `\n` and `\r`. Failures go
+//! to stderr as they happen; a summary (hashed, failed by reason, cancelled,
+//! not started) ends the run on stderr.
+//!
+//! Exit status: 0 when every file was hashed, 1 when some failed (also with
+//! `--fail-fast`), 124 when `--timeout` expired (as `timeout(1)` does), 130
+//! after Ctrl-C. A second Ctrl-C exits at once.
+//!
+//! Testing aid: `WPOOL_CHECKSUM_THROTTLE_MS=N` makes every chunk wait N ms
+//! (with [`Context::sleep`], so cancelling still stops it at once), which
+//! lets the tests interrupt a run halfway without gigabytes of data.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, IsTerminal, Read, StdoutLock, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
+use wpool::{Context, ContextError, Job, NextTimeoutError, Outcome, WorkerPool};
+
+const USAGE: &str = "\
+Usage: checksum [OPTIONS] [PATH]...
+
+Prints the SHA-256 of every file under each PATH (default: .) in sha256sum's format.
+
+Options:
+  --ordered         print in walk order (default: as files finish)
+  --workers N       hash N files at a time (default: one per CPU)
+  --timeout SECS    give up after SECS seconds (exit status 124)
+  --fail-fast       stop at the first file that cannot be hashed
+  -h, --help        print this help";
+
+/// Bytes read per step; the job checks its context between steps.
+const CHUNK: usize = 64 * 1024;
+/// How often the progress bar is updated and pending output flushed.
+const TICK: Duration = Duration::from_millis(100);
+
+struct Options {
+    paths: Vec<PathBuf>,
+    ordered: bool,
+    workers: usize,
+    timeout: Option<Duration>,
+    fail_fast: bool,
+}
+
+/// What one job works on: a path the walk found, or the walk's own error
+/// for a path, which the job simply returns as its failure.
+enum Target {
+    File(PathBuf),
+    WalkError(HashError),
+}
+
+/// What a successful job returns.
+struct Hashed {
+    path: PathBuf,
+    digest: [u8; 32],
+    bytes: u64,
+}
+
+/// Why a path was not hashed.
+#[derive(Debug)]
+struct HashError {
+    path: PathBuf,
+    reason: Reason,
+}
+
+#[derive(Debug)]
+enum Reason {
+    PermissionDenied,
+    /// Not found: deleted since the walk saw it, or a broken symlink.
+    Vanished,
+    /// A directory, FIFO, socket or device: what it is.
+    NotRegular(&'static str),
+    Other(io::Error),
+    /// The run was cancelled (Ctrl-C, `--fail-fast`) or timed out mid-file.
+    Stopped(ContextError),
+}
+
+impl Reason {
+    fn from_io(err: io::Error) -> Reason {
+        match err.kind() {
+            io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
+            io::ErrorKind::NotFound => Reason::Vanished,
+            io::ErrorKind::IsADirectory => Reason::NotRegular("a directory"),
+            _ => Reason::Other(err),
+        }
+    }
+
+    /// The group this reason is counted under in the summary.
+    fn group(&self) -> &'static str {
+        match self {
+            Reason::PermissionDenied => "permission denied",
+            Reason::Vanished => "vanished (not found)",
+            Reason::NotRegular(_) => "not a regular file",
+            Reason::Other(_) => "other",
+            Reason::Stopped(_) => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match &self.reason {
+            Reason::NotRegular(what) => write!(f, "{path}: not a regular file ({what})"),
+            Reason::Other(err) => write!(f, "{path}: {err}"),
+            Reason::Stopped(err) => write!(f, "{path}: {err}"),
+            Reason::Vanished => write!(f, "{path}: not found (vanished, or a broken symlink)"),
+            Reason::PermissionDenied => write!(f, "{path}: permission denied"),
+        }
+    }
+}
+
+impl std::error::Error for HashError {}
+
+/// Describes a file that is not a regular file.
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        } else if kind.is_socket() {
+            return "a socket";
+        } else if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    "a special file"
+}
+
+/// The lazy walk: one job per entry that is not a directory, numbered in
+/// walk order. `sizes`, when given, adds up the bytes found, for the
+/// progress bar's total (one `lstat` per file, so only when it is shown).
+fn walk(
+    roots: Vec<PathBuf>,
+    sizes: Option<Arc<AtomicU64>>,
+) -> impl Iterator<Item = Job<Target>> + Send + 'static {
+    roots
+        .into_iter()
+        .flat_map(|root| WalkDir::new(root).follow_links(false))
+        .filter_map(move |entry| match entry {
+            Ok(entry) if entry.file_type().is_dir() => None,
+            Ok(entry) => {
+                if let Some(sizes) = &sizes {
+                    let len = entry.metadata().map_or(0, |meta| meta.len());
+                    sizes.fetch_add(len, Ordering::Relaxed);
+                }
+                Some(Target::File(entry.into_path()))
+            }
+            Err(err) => {
+                let path = err.path().map(Path::to_path_buf).unwrap_or_default();
+                let reason = match err.into_io_error() {
+                    Some(io_err) => Reason::from_io(io_err),
+                    None => Reason::Other(io::Error::other("filesystem loop")),
+                };
+                Some(Target::WalkError(HashError { path, reason }))
+            }
+        })
+        .enumerate()
+        .map(|(index, target)| Job::new(index as u64, target))
+}
+
+thread_local! {
+    /// Each worker's read buffer, reused for every file it hashes.
+    static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; CHUNK]);
+}
+
+/// The job function: hashes one file, chunk by chunk, stopping early once
+/// `ctx` ends.
+fn hash_file(
+    ctx: &Context,
+    path: PathBuf,
+    hashed: &AtomicU64,
+    throttle: Option<Duration>,
+) -> Result<Hashed, HashError> {
+    let fail = |reason| HashError {
+        path: path.clone(),
+        reason,
+    };
+    // `metadata` follows symlinks, as sha256sum does when it opens a path.
+    // Checking first means a FIFO is never opened (which would block).
+    let meta = fs::metadata(&path).map_err(|err| fail(Reason::from_io(err)))?;
+    if !meta.is_file() {
+        return Err(fail(Reason::NotRegular(kind_of(&meta))));
+    }
+    let mut file = File::open(&path).map_err(|err| fail(Reason::from_io(err)))?;
+    let mut hasher = Sha256::new();
+    let mut bytes = 0;
+    BUFFER.with_borrow_mut(|buffer| {
+        loop {
+            match throttle {
+                Some(pause) => ctx.sleep(pause),
+                None => ctx.check(),
+            }
+            .map_err(|err| fail(Reason::Stopped(err)))?;
+            let n = match file.read(buffer) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(fail(Reason::from_io(err))),
+            };
+            hasher.update(&buffer[..n]);
+            bytes += n as u64;
+            hashed.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    })?;
+    Ok(Hashed {
+        path,
+        digest: hasher.finalize().into(),
+        bytes,
+    })
+}
+
+/// One line of `sha256sum` output, escaped as GNU `sha256sum` does.
+fn sha256sum_line(digest: &[u8; 32], path: &Path) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let name = path_bytes(path);
+    let escape = name.iter().any(|b| matches!(b, b'\\' | b'\n' | b'\r'));
+    let mut line = Vec::with_capacity(name.len() + 70);
+    if escape {
+        line.push(b'\\');
+    }
+    for byte in digest {
+        line.extend([HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 15)]]);
+    }
+    line.extend_from_slice(b"  ");
+    for &byte in name.iter() {
+        match byte {
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            _ => line.push(byte),
+        }
+    }
+    line.push(b'\n');
+    line
+}
+
+#[cfg(unix)]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().into()
+}
+
+#[cfg(not(unix))]
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    path.to_string_lossy().into_owned().into_bytes().into()
+}
+
+/// A finished job, as it will be reported.
+enum Report {
+    Line(Vec<u8>),
+    Failure(String),
+    Nothing,
+}
+
+/// Writes reports in walk order (`--ordered`) or as they come. Stdout only
+/// ever receives whole lines: they are buffered, and flushed every tick (or
+/// each one at once when stdout is a terminal).
+struct Printer {
+    out: BufWriter<StdoutLock<'static>>,
+    to_terminal: bool,
+    bar: ProgressBar,
+    ordered: bool,
+    next: u64,
+    waiting: BTreeMap<u64, Report>,
+}
+
+impl Printer {
+    fn push(&mut self, index: u64, report: Report) {
+        if !self.ordered {
+            return self.emit(report);
+        }
+        self.waiting.insert(index, report);
+        while let Some(report) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            self.emit(report);
+        }
+    }
+
+    /// Prints what is still waiting: after a cancelled run, the reports
+    /// that come after jobs which never started.
+    fn finish(&mut self) {
+        while let Some((_, report)) = self.waiting.pop_first() {
+            self.emit(report);
+        }
+        self.flush();
+    }
+
+    fn emit(&mut self, report: Report) {
+        match report {
+            Report::Line(line) => {
+                self.out.write_all(&line).unwrap_or_else(stdout_failed);
+                if self.to_terminal {
+                    self.flush();
+                }
+            }
+            Report::Failure(message) => {
+                self.flush();
+                self.bar.suspend(|| eprintln!("checksum: {message}"));
+            }
+            Report::Nothing => {}
+        }
+    }
+
+    fn flush(&mut self) {
+        let flushed = if self.to_terminal {
+            self.bar.suspend(|| self.out.flush())
+        } else {
+            self.out.flush()
+        };
+        flushed.unwrap_or_else(stdout_failed);
+    }
+}
+
+/// Stdout is gone (say, `checksum | head`): stop, as `sha256sum` would.
+fn stdout_failed(err: io::Error) {
+    eprintln!("checksum: stdout: {err}");
+    std::process::exit(1);
+}
+
+/// What the results were, for the summary.
+#[derive(Default)]
+struct Tally {
+    hashed: u64,
+    bytes: u64,
+    failed: BTreeMap<&'static str, u64>,
+    cancelled: u64,
+}
+
+impl Tally {
+    /// Counts one result and turns it into a report. A job counts as
+    /// cancelled only if it stopped because of the context: a file that
+    /// failed for its own reason after a cancel is still a failure.
+    fn record(&mut self, index: u64, outcome: Outcome<Hashed, HashError>) -> Report {
+        match outcome {
+            Outcome::Succeeded(file) => {
+                self.hashed += 1;
+                self.bytes += file.bytes;
+                Report::Line(sha256sum_line(&file.digest, &file.path))
+            }
+            Outcome::Failed(err) | Outcome::Cancelled(err) => {
+                if let Reason::Stopped(_) = err.reason {
+                    self.cancelled += 1;
+                    return Report::Nothing;
+                }
+                *self.failed.entry(err.reason.group()).or_default() += 1;
+                Report::Failure(err.to_string())
+            }
+            Outcome::Panicked(panic) => {
+                *self.failed.entry("other").or_default() += 1;
+                Report::Failure(format!("file #{index}: {panic}"))
+            }
+        }
+    }
+
+    fn failures(&self) -> u64 {
+        self.failed.values().sum()
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template(
+        "{spinner} {elapsed} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+    )
+    .expect("the template is valid")
+    .progress_chars("=> ");
+    ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr()).with_style(style)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            let _ = writeln!(io::stdout(), "{USAGE}"); // `println!` panics on `| head`
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("checksum: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let throttle = std::env::var("WPOOL_CHECKSUM_THROTTLE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis);
+
+    // Ctrl-C cancels `interruptible`; the timeout, if any, is its child.
+    let interruptible = Context::with_cancel(&Context::background());
+    let ctx = match options.timeout {
+        Some(timeout) => Context::with_timeout(&interruptible, timeout),
+        None => interruptible.clone(),
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let handler = {
+        let (ctx, interrupted) = (interruptible.clone(), interrupted.clone());
+        move || {
+            if interrupted.swap(true, Ordering::SeqCst) {
+                std::process::exit(130); // the second Ctrl-C: stop waiting
+            }
+            ctx.cancel();
+        }
+    };
+    if let Err(err) = ctrlc::set_handler(handler) {
+        eprintln!("checksum: warning: cannot handle Ctrl-C: {err}");
+    }
+
+    let bar = progress_bar();
+    let found = (!bar.is_hidden()).then(|| Arc::new(AtomicU64::new(0)));
+    let hashed = Arc::new(AtomicU64::new(0));
+    let pool = match WorkerPool::new(options.workers) {
+        Ok(pool) => pool,
+        Err(err) => {
+            eprintln!("checksum: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let jobs = walk(options.paths, found.clone());
+    let job_fn = {
+        let hashed = hashed.clone();
+        move |ctx: &Context, target: Target| match target {
+            Target::File(path) => hash_file(ctx, path, &hashed, throttle),
+            Target::WalkError(err) => Err(err),
+        }
+    };
+    let mut run = match pool.run(&ctx, jobs, job_fn) {
+        Ok(run) => run,
+        Err(err) => {
+            eprintln!("checksum: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let stdout = io::stdout();
+    let mut printer = Printer {
+        to_terminal: stdout.is_terminal(),
+        out: BufWriter::with_capacity(64 * 1024, stdout.lock()),
+        bar: bar.clone(),
+        ordered: options.ordered,
+        next: 0,
+        waiting: BTreeMap::new(),
+    };
+    let mut tally = Tally::default();
+    let mut last_tick = Instant::now();
+    loop {
+        match run.next_timeout(TICK) {
+            Ok(result) => {
+                let (descriptor, outcome) = result.into_parts();
+                let index = descriptor.id().as_u64().expect("ids are walk indices");
+                let failures = tally.failures();
+                let report = tally.record(index, outcome);
+                printer.push(index, report);
+                if options.fail_fast && tally.failures() > failures {
+                    run.cancel();
+                }
+            }
+            Err(NextTimeoutError::Timeout) => {}
+            Err(NextTimeoutError::Finished) => break,
+        }
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            printer.flush();
+            let counts = run.counts();
+            let done = hashed.load(Ordering::Relaxed);
+            let total = found
+                .as_ref()
+                .map_or(0, |found| found.load(Ordering::Relaxed));
+            bar.set_length(total.max(done));
+            bar.set_position(done);
+            bar.set_message(format!("{}/{} files", counts.finished(), counts.submitted));
+        }
+    }
+    printer.finish();
+    bar.finish_and_clear();
+    let summary = run.wait();
+
+    let mut line = format!(
+        "checksum: {} hashed ({})",
+        tally.hashed,
+        HumanBytes(tally.bytes)
+    );
+    if tally.failures() > 0 {
+        let groups: Vec<String> = tally
+            .failed
+            .iter()
+            .map(|(group, n)| format!("{n} {group}"))
+            .collect();
+        line += &format!(", {} failed ({})", tally.failures(), groups.join(", "));
+    }
+    if tally.cancelled > 0 || !summary.unstarted.is_empty() {
+        line += &format!(
+            ", {} cancelled, {} not started",
+            tally.cancelled,
+            summary.unstarted.len()
+        );
+    }
+    // The run was cut short if some file was cancelled or never started.
+    // (`cancelled_by` alone would also report a deadline that passed while
+    // the run wound down, after the last file was done.)
+    let stopped = tally.cancelled > 0 || !summary.unstarted.is_empty();
+    let (code, why) = if interrupted.load(Ordering::SeqCst) {
+        (130, "; interrupted")
+    } else if stopped && summary.cancelled_by == Some(ContextError::DeadlineExceeded) {
+        (124, "; timed out")
+    } else if stopped && options.fail_fast && tally.failures() > 0 {
+        (1, "; stopped at the first failure")
+    } else {
+        (u8::from(tally.failures() > 0), "")
+    };
+    line += why;
+    if let Some(panic) = summary.input_panic {
+        line += &format!("; the walk failed: {panic}");
+    }
+    eprintln!("{line}");
+    ExitCode::from(code)
+}
+
+fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        paths: Vec::new(),
+        ordered: false,
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        timeout: None,
+        fail_fast: false,
+    };
+    let mut only_paths = false;
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            _ if only_paths => options.paths.push(arg.into()),
+            Some("--") => only_paths = true,
+            Some("-h" | "--help") => return Ok(None),
+            Some("--ordered") => options.ordered = true,
+            Some("--fail-fast") => options.fail_fast = true,
+            Some("--workers") => {
+                options.workers = value(&mut args, "--workers")?;
+                if options.workers == 0 {
+                    return Err("--workers must be at least 1".into());
+                }
+            }
+            Some("--timeout") => {
+                let secs: f64 = value(&mut args, "--timeout")?;
+                let timeout = Duration::try_from_secs_f64(secs)
+                    .map_err(|err| format!("--timeout {secs}: {err}"))?;
+                options.timeout = Some(timeout);
+            }
+            Some(flag) if flag.starts_with('-') && flag != "-" => {
+                return Err(format!("unknown option {flag}"));
+            }
+            _ => options.paths.push(arg.into()),
+        }
+    }
+    if options.paths.is_empty() {
+        options.paths.push(".".into());
+    }
+    Ok(Some(options))
+}
+
+/// Parses the value that follows `flag`.
+fn value<T: std::str::FromStr>(
+    args: &mut impl Iterator<Item = OsString>,
+    flag: &str,
+) -> Result<T, String> {
+    let arg = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+    let text = arg.to_string_lossy();
+    text.parse()
+        .map_err(|_| format!("{flag}: invalid value {text:?}"))
+}
