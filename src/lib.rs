@@ -184,6 +184,7 @@ mod outcome;
 mod parcel;
 mod pool;
 mod run;
+mod shelf;
 mod stats;
 mod submit;
 mod timer;

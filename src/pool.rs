@@ -287,7 +287,7 @@ impl WorkerPool {
             drop(queue);
             let _ = closing.shared.intake.done().recv();
             if closing.shared.ctx.is_cancelled_relaxed() {
-                closing.shared.intake_cut.store(true, Ordering::Relaxed);
+                closing.shared.cut_short.store(true, Ordering::Relaxed);
             }
             // Waits for submissions in flight, then closes the queue.
             intake.queue.write().take();

@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 use crate::budget::Budget;
 use crate::parcel::{JobCost, Parcel, max_batch};
 use crate::pool::Config;
+use crate::shelf::{Nudge, OpenParcel, Shelf};
 use crate::stats::Stats;
 use crate::{
     Context, ContextError, Counts, Job, JobPanic, JobResult, NextTimeoutError, ResultBatch,
@@ -55,10 +56,16 @@ pub(crate) struct Shared<A> {
     /// early when some are.
     pub(crate) idle_workers: AtomicUsize,
     pub(crate) unstarted: Mutex<Vec<Job<A>>>,
+    /// One per worker: the rest of the parcel it is working through.
+    pub(crate) shelves: Box<[Shelf<A>]>,
+    /// The feeder's parcel while it fills.
+    pub(crate) open_parcel: OpenParcel<A>,
+    /// Wakes an idle worker to look at the shelves and the open parcel.
+    pub(crate) nudge: Nudge,
     pub(crate) input_panic: Mutex<Option<JobPanic>>,
-    /// Set when the end of the context stopped the intake of jobs: the
-    /// feeder left input unread, or submitters were turned away.
-    pub(crate) intake_cut: AtomicBool,
+    /// Set when the end of the context cut the run short: the feeder left
+    /// input unread, submitters were turned away, or a job was running.
+    pub(crate) cut_short: AtomicBool,
     /// Why the context ended, if that cut the run short; set when the last
     /// worker has been joined.
     pub(crate) cancelled_by: Mutex<Option<ContextError>>,
@@ -189,10 +196,13 @@ impl<A, T, E> Closing<A, T, E> {
         }
         let shared = &self.shared;
         shared.give_back(self.jobs.try_iter().flat_map(|p| shared.dequeued(p)));
+        for shelf in shared.shelves.iter() {
+            shared.give_back(shelf.clear());
+        }
         // A deadline that passes while the threads wind down, after every
-        // job has run, cut nothing short and is not reported.
+        // job has finished, cut nothing short and is not reported.
         let counts = shared.stats.snapshot();
-        let cut_short = shared.intake_cut.load(Ordering::Relaxed)
+        let cut_short = shared.cut_short.load(Ordering::Relaxed)
             || counts.cancelled > 0
             || counts.unstarted > 0;
         *shared.cancelled_by.lock() = shared.ctx.err().filter(|_| cut_short);
@@ -241,8 +251,11 @@ where
             max_results: max_batch(config.results_capacity, config.workers, config.max_batch),
             idle_workers: AtomicUsize::new(0),
             unstarted: Mutex::new(Vec::new()),
+            shelves: (0..config.workers).map(|_| Shelf::new()).collect(),
+            open_parcel: OpenParcel::new(),
+            nudge: Nudge::new(),
             input_panic: Mutex::new(None),
-            intake_cut: AtomicBool::new(false),
+            cut_short: AtomicBool::new(false),
             cancelled_by: Mutex::new(None),
         });
         let mut launch = Launch {

@@ -1,8 +1,9 @@
-//! The worker loop: take a parcel, run its jobs, deliver their results.
+//! The worker loop: find jobs, run them a chunk at a time, deliver their
+//! results.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
@@ -10,10 +11,6 @@ use crate::parcel::Parcel;
 use crate::run::Shared;
 use crate::stats::{Finish, WorkerSlot};
 use crate::{Context, Job, JobResult, Outcome, ResultBatch, unwind};
-
-/// How long a finished result may wait in a worker's outbox before it is
-/// sent on its own, when a parcel turns out slower than its estimate.
-const MAX_RESULT_DELAY: Duration = Duration::from_millis(2);
 
 /// Spins before blocking. A blocking `select!` parks the thread at once,
 /// and the wake-up costs more than a short job: retrying a few times first
@@ -42,26 +39,41 @@ pub(crate) fn work<A, T, E, F>(
     F: Fn(&Context, A) -> Result<T, E>,
 {
     let slot = shared.stats.slot(index);
+    let shelf = &shared.shelves[index];
     let mut outbox = Outbox::new(&shared, results);
-    while let Some(parcel) = receive(&shared, &jobs) {
-        let size = parcel.len();
+    let mut chunk = Vec::new();
+    loop {
+        shelf.next_chunk(&mut chunk);
+        if chunk.is_empty() {
+            match find_work(index, &shared, &jobs) {
+                Some(found) => {
+                    if shelf.stock(found, &shared.idle_workers) {
+                        shared.nudge.send();
+                    }
+                    continue;
+                }
+                None => break,
+            }
+        }
         let started = Instant::now();
-        let mut parcel = parcel.into_iter();
         let mut ran = 0;
-        while let Some(job) = parcel.next() {
+        let mut jobs_in_hand = chunk.drain(..);
+        while let Some(job) = jobs_in_hand.next() {
             if shared.ctx.is_cancelled_relaxed() {
-                shared.give_back(std::iter::once(job).chain(parcel.by_ref()));
+                shared.give_back(std::iter::once(job).chain(jobs_in_hand.by_ref()));
+                shared.give_back(shelf.clear());
                 break;
             }
             outbox.push(execute(&shared.ctx, slot, f, job));
             ran += 1;
-            // Reading the clock after every tiny job would cost as much as
-            // the job; small parcels hold slow jobs, so check those each time.
-            if (size <= 64 || ran % 64 == 0) && outbox.is_due() {
-                outbox.flush();
+            if shared.ctx.is_cancelled_relaxed() {
+                // The job was running when the context ended.
+                shared.cut_short.store(true, Ordering::Relaxed);
             }
         }
+        drop(jobs_in_hand);
         shared.cost.record(started.elapsed(), ran);
+        // Chunks are small, so results never wait long behind a slow job.
         outbox.flush();
     }
 }
@@ -82,28 +94,80 @@ where
     JobResult::new(descriptor, outcome)
 }
 
-/// Takes the next parcel; `None` when the queue is drained and closed, or
-/// the run is cancelled.
-fn receive<A>(shared: &Shared<A>, jobs: &Receiver<Parcel<A>>) -> Option<Parcel<A>> {
+/// Finds jobs for an idle worker: from the queue, the feeder's open
+/// parcel, or another worker's shelf, spinning a little before it blocks.
+/// `None` when the queue is drained and closed and nothing is left to take,
+/// or the run is cancelled.
+fn find_work<A>(
+    index: usize,
+    shared: &Shared<A>,
+    jobs: &Receiver<Parcel<A>>,
+) -> Option<Vec<Job<A>>> {
     for step in 0..SPINS {
-        // Checked before taking a parcel: taking one frees queue capacity,
+        // Checked before taking jobs: taking a parcel frees queue capacity,
         // which would let a waiting submitter into a cancelled run.
         if shared.ctx.is_cancelled_relaxed() {
             return None;
         }
+        // Only the queue while spinning: the shelves and the open parcel are
+        // behind locks that their owners take for every job or chunk.
         match jobs.try_recv() {
-            Ok(parcel) => return Some(shared.dequeued(parcel)),
-            Err(TryRecvError::Disconnected) => return None,
+            Ok(parcel) => return Some(shared.dequeued(parcel).into_iter().collect()),
+            Err(TryRecvError::Disconnected) => return take_elsewhere(index, shared),
             Err(TryRecvError::Empty) => spin(step),
         }
     }
-    shared.idle_workers.fetch_add(1, Ordering::SeqCst);
-    let parcel = crossbeam_channel::select! {
-        recv(jobs) -> parcel => parcel.ok().map(|p| shared.dequeued(p)),
-        recv(shared.ctx.done()) -> _ => None,
-    };
-    shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
-    parcel
+    loop {
+        // Announced before the last look, which takes each lock in turn:
+        // whoever adds work after that look sees an idle worker and nudges.
+        shared.idle_workers.fetch_add(1, Ordering::SeqCst);
+        if let Some(found) = take_elsewhere(index, shared) {
+            shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
+            return Some(found);
+        }
+        let woke = crossbeam_channel::select! {
+            recv(jobs) -> parcel => match parcel {
+                Ok(parcel) => Wake::Parcel(parcel),
+                Err(_) => Wake::Closed,
+            },
+            recv(shared.nudge.rx) -> _ => Wake::Nudged,
+            recv(shared.ctx.done()) -> _ => Wake::Cancelled,
+        };
+        shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
+        match woke {
+            Wake::Parcel(parcel) => {
+                let found: Vec<_> = shared.dequeued(parcel).into_iter().collect();
+                if shared.ctx.is_cancelled_relaxed() {
+                    shared.give_back(found);
+                    return None;
+                }
+                return Some(found);
+            }
+            Wake::Closed => return take_elsewhere(index, shared),
+            Wake::Nudged => continue,
+            Wake::Cancelled => return None,
+        }
+    }
+}
+
+enum Wake<A> {
+    Parcel(Parcel<A>),
+    Closed,
+    Nudged,
+    Cancelled,
+}
+
+/// Takes the feeder's open parcel or half of another worker's shelf.
+fn take_elsewhere<A>(index: usize, shared: &Shared<A>) -> Option<Vec<Job<A>>> {
+    if shared.ctx.is_cancelled_relaxed() {
+        return None;
+    }
+    if let Some(jobs) = shared.open_parcel.take_some() {
+        shared.stats.add_submitted(jobs.len() as u64);
+        return Some(jobs);
+    }
+    let others = shared.shelves.len();
+    (1..others).find_map(|offset| shared.shelves[(index + offset) % others].steal_half())
 }
 
 /// A worker's results not yet sent, and the rules for sending them.
@@ -111,7 +175,6 @@ struct Outbox<'a, A, T, E> {
     shared: &'a Shared<A>,
     results: Sender<ResultBatch<T, E>>,
     batch: Vec<JobResult<T, E>>,
-    oldest: Option<Instant>,
 }
 
 impl<'a, A, T, E> Outbox<'a, A, T, E> {
@@ -120,25 +183,14 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
             shared,
             results,
             batch: Vec::new(),
-            oldest: None,
         }
     }
 
     fn push(&mut self, result: JobResult<T, E>) {
-        if self.batch.is_empty() {
-            self.oldest = Some(Instant::now());
-        }
         self.batch.push(result);
         if self.batch.len() >= self.shared.max_results {
             self.flush();
         }
-    }
-
-    /// Whether the oldest waiting result has waited long enough to go out
-    /// without the rest of its batch.
-    fn is_due(&self) -> bool {
-        self.oldest
-            .is_some_and(|oldest| !self.batch.is_empty() && oldest.elapsed() >= MAX_RESULT_DELAY)
     }
 
     /// Sends the batch, waiting while the results channel is full. After a

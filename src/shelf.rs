@@ -1,0 +1,148 @@
+//! Work that sits outside the channel, where an idle worker can still take
+//! it: each worker's shelf (the rest of the parcel it is working through)
+//! and the feeder's parcel that is still filling.
+//!
+//! # Why
+//!
+//! Batching puts jobs out of other workers' reach. Without shelves, jobs
+//! batched behind a slow job wait for it while other workers sit idle, and
+//! the jobs in a half-filled parcel wait for the input's next job, which
+//! for an input fed by a channel may be a long time. So a worker takes its
+//! parcel in small chunks from its shelf, a worker with nothing to do takes
+//! half of another's shelf or the feeder's open parcel, and a nudge wakes
+//! idle workers when either fills up.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use crate::Job;
+
+/// The most jobs a worker takes off its shelf at a time: the most that can
+/// wait behind one job that turns out slow. At 128 the extra lock per chunk
+/// costs a few percent on the most trivial jobs.
+const MAX_CHUNK: usize = 128;
+
+/// A shelf this short is worked through one job at a time, so that no job
+/// waits behind a slow one while another worker is free.
+const SHORT_SHELF: usize = 64;
+
+/// A worker's shelf, on a cache line of its own so that the owner's lock
+/// traffic does not disturb its neighbours.
+#[repr(align(128))]
+pub(crate) struct Shelf<A> {
+    jobs: Mutex<VecDeque<Job<A>>>,
+}
+
+impl<A> Shelf<A> {
+    pub(crate) fn new() -> Shelf<A> {
+        Shelf {
+            jobs: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Puts a received parcel on the owner's shelf. Returns whether to
+    /// nudge: idle workers could take a share of it.
+    ///
+    /// `idle` is read under the shelf's lock, which orders it against a
+    /// worker that goes idle and then looks at this shelf: either that
+    /// worker sees these jobs, or this sees it idle.
+    pub(crate) fn stock(&self, jobs: impl IntoIterator<Item = Job<A>>, idle: &AtomicUsize) -> bool {
+        let mut shelf = self.jobs.lock();
+        shelf.extend(jobs);
+        shelf.len() > 1 && idle.load(Ordering::Relaxed) > 0
+    }
+
+    /// Takes the next chunk for the owner, in order: one job at a time from
+    /// a short shelf, where a lock per job costs nothing that matters, and
+    /// an eighth of a long one, at most [`MAX_CHUNK`] jobs.
+    pub(crate) fn next_chunk(&self, chunk: &mut Vec<Job<A>>) {
+        let mut jobs = self.jobs.lock();
+        let take = match jobs.len() {
+            0..=SHORT_SHELF => jobs.len().min(1),
+            len => (len / 8).min(MAX_CHUNK),
+        };
+        chunk.extend(jobs.drain(..take));
+    }
+
+    /// Takes the later half of another worker's shelf; `None` if it is
+    /// empty.
+    pub(crate) fn steal_half(&self) -> Option<Vec<Job<A>>> {
+        let mut jobs = self.jobs.lock();
+        if jobs.is_empty() {
+            return None;
+        }
+        let keep = jobs.len() / 2;
+        Some(jobs.drain(keep..).collect())
+    }
+
+    /// Empties the shelf, for jobs that will not start.
+    pub(crate) fn clear(&self) -> VecDeque<Job<A>> {
+        std::mem::take(&mut *self.jobs.lock())
+    }
+}
+
+/// The feeder's parcel while it fills, shared so that an idle worker can
+/// take it while the feeder waits for its input.
+#[repr(align(128))]
+pub(crate) struct OpenParcel<A> {
+    jobs: Mutex<Vec<Job<A>>>,
+}
+
+impl<A> OpenParcel<A> {
+    pub(crate) fn new() -> OpenParcel<A> {
+        OpenParcel {
+            jobs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds a job. Returns the parcel once it holds `target` jobs, or else
+    /// whether to nudge: the parcel just opened and a worker is idle (read
+    /// under the lock, as in [`Shelf::stock`]).
+    pub(crate) fn push(
+        &self,
+        job: Job<A>,
+        target: usize,
+        idle: &AtomicUsize,
+    ) -> Result<Vec<Job<A>>, bool> {
+        let mut jobs = self.jobs.lock();
+        jobs.push(job);
+        if jobs.len() >= target {
+            Ok(std::mem::take(&mut *jobs))
+        } else {
+            Err(jobs.len() == 1 && idle.load(Ordering::Relaxed) > 0)
+        }
+    }
+
+    /// Takes whatever the parcel holds.
+    pub(crate) fn take(&self) -> Vec<Job<A>> {
+        std::mem::take(&mut *self.jobs.lock())
+    }
+
+    /// Takes the parcel for an idle worker; `None` if it is empty.
+    pub(crate) fn take_some(&self) -> Option<Vec<Job<A>>> {
+        let mut jobs = self.jobs.lock();
+        (!jobs.is_empty()).then(|| std::mem::take(&mut *jobs))
+    }
+}
+
+/// Wakes a worker that is blocked waiting on the job queue, so that it
+/// looks at the shelves and the open parcel.
+pub(crate) struct Nudge {
+    tx: Sender<()>,
+    pub(crate) rx: Receiver<()>,
+}
+
+impl Nudge {
+    pub(crate) fn new() -> Nudge {
+        // One pending nudge is enough: the worker it wakes looks everywhere.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        Nudge { tx, rx }
+    }
+
+    pub(crate) fn send(&self) {
+        let _ = self.tx.try_send(());
+    }
+}
