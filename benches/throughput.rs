@@ -6,7 +6,10 @@
 //! `cargo bench --bench throughput`; `WPOOL_BENCH_JOBS` changes the job
 //! count (default 1,000,000).
 
-#![expect(missing_docs, reason = "criterion_group! defines an undocumented function")]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! defines an undocumented function"
+)]
 
 use std::hint::black_box;
 use std::thread;

@@ -43,7 +43,9 @@ fn continuous_submission_with_panics_and_cancels_keeps_every_count_right() {
         while offered.load(Ordering::SeqCst) < total {
             run_index += 1;
             // Every third run is cancelled part-way by the reader.
-            let cancel_after = run_index.is_multiple_of(3).then_some(1_000 + run_index % 5_000);
+            let cancel_after = run_index
+                .is_multiple_of(3)
+                .then_some(1_000 + run_index % 5_000);
             let (submitter, mut run) = pool
                 .start(&Context::background(), |_, i: u64| match i % 97 {
                     0 => panic!("test panic {i}"),
