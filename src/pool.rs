@@ -150,6 +150,41 @@ impl WorkerPool {
     /// function. Each call gets the run's [`Context`] and should return
     /// early once it is cancelled.
     ///
+    /// Jobs already taken from `jobs` never wait for the next one: idle
+    /// workers take them while the input is still producing.
+    ///
+    /// # Blocking input
+    ///
+    /// Nothing can interrupt the input's `next` call, so an input that
+    /// blocks (a channel whose senders stay open, a socket) keeps the run
+    /// from finishing, and a cancel or a drop of the [`Run`] waits until
+    /// `next` returns. For jobs that arrive from other threads, use
+    /// [`start`](WorkerPool::start) and a [`Submitter`] instead, or make the
+    /// input watch the context:
+    ///
+    /// ```
+    /// use crossbeam_channel::select;
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let (tx, rx) = crossbeam_channel::unbounded::<u64>();
+    /// let ctx = Context::with_cancel(&Context::background());
+    /// let input = {
+    ///     let ctx = ctx.clone();
+    ///     // Ends when the channel closes or the context ends.
+    ///     std::iter::from_fn(move || select! {
+    ///         recv(rx) -> n => n.ok().map(|n| Job::new(n, n)),
+    ///         recv(ctx.done()) -> _ => None,
+    ///     })
+    /// };
+    /// let pool = WorkerPool::new(2).unwrap();
+    /// let mut run = pool.run(&ctx, input, |_, n: u64| Ok::<_, ()>(n)).unwrap();
+    /// tx.send(1).unwrap();
+    /// assert_eq!(run.next().unwrap().value(), Some(&1));
+    /// ctx.cancel(); // the sender is still open, and yet the run ends
+    /// assert!(run.next().is_none());
+    /// # drop(tx);
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`StartError`] if the operating system refuses to start a thread. The

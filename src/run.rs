@@ -107,7 +107,8 @@ impl<A> Shared<A> {
 /// Dropping a `Run` cancels it and joins all of its threads, so no thread
 /// outlives the handle, also when results were left unread. Running jobs
 /// are asked to stop through their context; a job that never looks at its
-/// context makes the drop wait for it.
+/// context makes the drop wait for it. So does an input iterator whose
+/// `next` is blocked (see [`WorkerPool::run`](crate::WorkerPool::run)).
 ///
 /// # Examples
 ///
