@@ -62,6 +62,11 @@ pub(crate) struct Shared<A> {
     pub(crate) open_parcel: OpenParcel<A>,
     /// Wakes an idle worker to look at the shelves and the open parcel.
     pub(crate) nudge: Nudge,
+    /// Workers that found the queue closed and nothing anywhere.
+    pub(crate) drained: AtomicUsize,
+    /// Disconnected by the last worker to drain: no job is left anywhere.
+    pub(crate) search_over: Receiver<()>,
+    search_over_tx: Mutex<Option<Sender<()>>>,
     pub(crate) input_panic: Mutex<Option<JobPanic>>,
     /// Set when the end of the context cut the run short: the feeder left
     /// input unread, submitters were turned away, or a job was running.
@@ -72,6 +77,11 @@ pub(crate) struct Shared<A> {
 }
 
 impl<A> Shared<A> {
+    /// Tells the drained workers waiting for nudges that none will come.
+    pub(crate) fn end_search(&self) {
+        self.search_over_tx.lock().take();
+    }
+
     /// Takes a parcel off the queue's budget as it leaves the queue.
     pub(crate) fn dequeued(&self, parcel: Parcel<A>) -> Parcel<A> {
         self.queue_budget.release(parcel.len());
@@ -241,6 +251,7 @@ where
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let (done_tx, done_rx) = crossbeam_channel::bounded(0);
         let ctx = Context::with_cancel(parent);
+        let (search_over_tx, search_over) = crossbeam_channel::bounded(0);
         let shared = Arc::new(Shared {
             intake: Context::with_cancel(&ctx),
             ctx,
@@ -254,7 +265,10 @@ where
             unstarted: Mutex::new(Vec::new()),
             shelves: (0..config.workers).map(|_| Shelf::new()).collect(),
             open_parcel: OpenParcel::new(),
-            nudge: Nudge::new(),
+            nudge: Nudge::new(config.workers),
+            drained: AtomicUsize::new(0),
+            search_over,
+            search_over_tx: Mutex::new(Some(search_over_tx)),
             input_panic: Mutex::new(None),
             cut_short: AtomicBool::new(false),
             cancelled_by: Mutex::new(None),

@@ -44,7 +44,8 @@ impl<A> Shelf<A> {
     }
 
     /// Puts a received parcel on the owner's shelf. Returns whether to
-    /// nudge: idle workers could take a share of it.
+    /// nudge: other workers are idle, and there may be more for them here
+    /// or where this parcel came from.
     ///
     /// `idle` is read under the shelf's lock, which orders it against a
     /// worker that goes idle and then looks at this shelf: either that
@@ -52,7 +53,7 @@ impl<A> Shelf<A> {
     pub(crate) fn stock(&self, jobs: impl IntoIterator<Item = Job<A>>, idle: &AtomicUsize) -> bool {
         let mut shelf = self.jobs.lock();
         shelf.extend(jobs);
-        shelf.len() > 1 && idle.load(Ordering::Relaxed) > 0
+        idle.load(Ordering::Relaxed) > 0
     }
 
     /// Takes the next chunk for the owner, in order: one job at a time from
@@ -136,9 +137,11 @@ pub(crate) struct Nudge {
 }
 
 impl Nudge {
-    pub(crate) fn new() -> Nudge {
-        // One pending nudge is enough: the worker it wakes looks everywhere.
-        let (tx, rx) = crossbeam_channel::bounded(1);
+    /// Room for one nudge per worker; a worker that finds work passes a
+    /// nudge on while others are idle (see `Shelf::stock`), so none of them
+    /// sleeps through work that is waiting.
+    pub(crate) fn new(workers: usize) -> Nudge {
+        let (tx, rx) = crossbeam_channel::bounded(workers.max(1));
         Nudge { tx, rx }
     }
 

@@ -96,8 +96,13 @@ where
 
 /// Finds jobs for an idle worker: from the queue, the feeder's open
 /// parcel, or another worker's shelf, spinning a little before it blocks.
-/// `None` when the queue is drained and closed and nothing is left to take,
-/// or the run is cancelled.
+/// `None` once no job is left anywhere and none can come, or the run is
+/// cancelled.
+///
+/// A worker does not leave as soon as the queue is closed: another worker
+/// may still be working through a shelf, and a job on it may turn out slow.
+/// Workers that find nothing anywhere count themselves drained, and the
+/// last one to drain ends the search for all of them.
 fn find_work<A>(
     index: usize,
     shared: &Shared<A>,
@@ -113,48 +118,70 @@ fn find_work<A>(
         // behind locks that their owners take for every job or chunk.
         match jobs.try_recv() {
             Ok(parcel) => return Some(shared.dequeued(parcel).into_iter().collect()),
-            Err(TryRecvError::Disconnected) => return take_elsewhere(index, shared),
+            Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) => spin(step),
         }
     }
+    // Announced before every look, which takes each lock in turn: whoever
+    // adds work after a look sees an idle worker and nudges.
+    shared.idle_workers.fetch_add(1, Ordering::SeqCst);
+    let found = wait_for_work(index, shared, jobs);
+    shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
+    found
+}
+
+fn wait_for_work<A>(
+    index: usize,
+    shared: &Shared<A>,
+    jobs: &Receiver<Parcel<A>>,
+) -> Option<Vec<Job<A>>> {
     loop {
-        // Announced before the last look, which takes each lock in turn:
-        // whoever adds work after that look sees an idle worker and nudges.
-        shared.idle_workers.fetch_add(1, Ordering::SeqCst);
         if let Some(found) = take_elsewhere(index, shared) {
-            shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
             return Some(found);
         }
-        let woke = crossbeam_channel::select! {
-            recv(jobs) -> parcel => match parcel {
-                Ok(parcel) => Wake::Parcel(parcel),
-                Err(_) => Wake::Closed,
-            },
-            recv(shared.nudge.rx) -> _ => Wake::Nudged,
-            recv(shared.ctx.done()) -> _ => Wake::Cancelled,
+        let closed = match jobs.try_recv() {
+            Ok(parcel) => return take_parcel(shared, parcel),
+            Err(TryRecvError::Disconnected) => true,
+            Err(TryRecvError::Empty) => false,
         };
-        shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
-        match woke {
-            Wake::Parcel(parcel) => {
-                let found: Vec<_> = shared.dequeued(parcel).into_iter().collect();
-                if shared.ctx.is_cancelled_relaxed() {
-                    shared.give_back(found);
-                    return None;
-                }
-                return Some(found);
+        if closed {
+            if shared.drained.fetch_add(1, Ordering::SeqCst) + 1 == shared.shelves.len() {
+                // Nothing queued, nothing on any shelf, every worker idle.
+                shared.end_search();
+                return None;
             }
-            Wake::Closed => return take_elsewhere(index, shared),
-            Wake::Nudged => continue,
-            Wake::Cancelled => return None,
+            let nudged = crossbeam_channel::select! {
+                recv(shared.nudge.rx) -> _ => true,
+                recv(shared.search_over) -> _ => false,
+                recv(shared.ctx.done()) -> _ => false,
+            };
+            if !nudged {
+                return None;
+            }
+            shared.drained.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
+        crossbeam_channel::select! {
+            recv(jobs) -> parcel => {
+                if let Ok(parcel) = parcel {
+                    return take_parcel(shared, parcel);
+                }
+            },
+            recv(shared.nudge.rx) -> _ => {},
+            recv(shared.ctx.done()) -> _ => return None,
         }
     }
 }
 
-enum Wake<A> {
-    Parcel(Parcel<A>),
-    Closed,
-    Nudged,
-    Cancelled,
+/// Takes a parcel off the queue, or gives it back if the run was cancelled
+/// in the meantime.
+fn take_parcel<A>(shared: &Shared<A>, parcel: Parcel<A>) -> Option<Vec<Job<A>>> {
+    let found: Vec<_> = shared.dequeued(parcel).into_iter().collect();
+    if shared.ctx.is_cancelled_relaxed() {
+        shared.give_back(found);
+        return None;
+    }
+    Some(found)
 }
 
 /// Takes the feeder's open parcel or half of another worker's shelf.
