@@ -7,11 +7,16 @@
 //! before sending, and the receiver releases them when it takes the batch
 //! out. Waiting for credits is a `select` on a wake-up channel and a stop
 //! channel, so cancellation wakes a waiting sender like any blocked send.
+//!
+//! A budget lets a sender exceed it in two cases, both bounded: a batch that
+//! finds nothing in flight always goes (see [`Budget::try_acquire`]), and
+//! after a cancel workers deliver their last results without credits.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
 
 use crate::worker::{SPINS, spin};
 
@@ -28,21 +33,21 @@ pub(crate) struct Budget {
     capacity: usize,
     used: AtomicUsize,
     waiters: AtomicUsize,
-    wake_tx: Sender<()>,
-    wake_rx: Receiver<()>,
+    /// The current generation of waiters waits on this channel; a release
+    /// wakes them all at once by replacing it and dropping the old sender.
+    /// Every waiter then checks for itself whether its batch fits, so one
+    /// whose batch does not fit can never use up a wake-up meant for
+    /// another whose batch does.
+    generation: Mutex<(Sender<()>, Receiver<()>)>,
 }
 
 impl Budget {
     pub(crate) fn new(capacity: usize) -> Budget {
-        // Wake-ups beyond this many are passed on by the woken (see
-        // `acquire`), so the channel only needs room for a few.
-        let (wake_tx, wake_rx) = crossbeam_channel::bounded(64);
         Budget {
             capacity,
             used: AtomicUsize::new(0),
             waiters: AtomicUsize::new(0),
-            wake_tx,
-            wake_rx,
+            generation: Mutex::new(crossbeam_channel::bounded(0)),
         }
     }
 
@@ -72,52 +77,48 @@ impl Budget {
             spin(step);
         }
         loop {
-            // Announce the wait before the last check: a release that the
-            // check misses sees the waiter and sends a wake-up.
+            // Join the current generation and announce the wait before the
+            // last check: a release that the check misses sees the waiter
+            // and ends this generation.
+            let woken = self.generation.lock().1.clone();
             self.waiters.fetch_add(1, SeqCst);
             if self.try_acquire(n) {
                 self.waiters.fetch_sub(1, SeqCst);
-                self.pass_on_wake_up();
                 return Ok(());
             }
-            let woken = match deadline {
+            let outcome = match deadline {
                 Some(deadline) => crossbeam_channel::select! {
-                    recv(self.wake_rx) -> _ => Ok(()),
+                    recv(woken) -> _ => Ok(()),
                     recv(stop) -> _ => Err(Refused::Stopped),
                     default(deadline.saturating_duration_since(Instant::now())) => Err(Refused::Timeout),
                 },
                 None => crossbeam_channel::select! {
-                    recv(self.wake_rx) -> _ => Ok(()),
+                    recv(woken) -> _ => Ok(()),
                     recv(stop) -> _ => Err(Refused::Stopped),
                 },
             };
             self.waiters.fetch_sub(1, SeqCst);
-            woken?;
-            if self.try_acquire(n) {
-                self.pass_on_wake_up();
-                return Ok(());
+            if let Err(refused) = outcome {
+                // Room and the stop signal can arrive together; `select!`
+                // picks either, and room that is there should be used.
+                return if self.try_acquire(n) {
+                    Ok(())
+                } else {
+                    Err(refused)
+                };
             }
         }
     }
 
-    /// Returns `n` credits and wakes the waiters.
+    /// Returns `n` credits and wakes every waiter.
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
         self.used.fetch_sub(n, SeqCst);
-        for _ in 0..self.waiters.load(SeqCst) {
-            if self.wake_tx.try_send(()).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// More waiters than wake-up slots could otherwise sleep on while
-    /// credits are free; each one that gets through wakes the next.
-    fn pass_on_wake_up(&self) {
         if self.waiters.load(SeqCst) > 0 {
-            let _ = self.wake_tx.try_send(());
+            let mut generation = self.generation.lock();
+            *generation = crossbeam_channel::bounded(0);
         }
     }
 }
