@@ -200,6 +200,12 @@ impl Context {
             && !inner.cancelled.load(Ordering::Acquire)
         {
             timer::register(inner.id, deadline, Arc::downgrade(&inner));
+            // A parent cancelled since the check above cancelled this child
+            // and found nothing to unregister yet: undo the registration, or
+            // the timer thread would wait for a deadline nobody needs.
+            if inner.cancelled.load(Ordering::Acquire) {
+                timer::unregister(inner.id);
+            }
         }
         Context { inner }
     }

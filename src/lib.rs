@@ -11,11 +11,15 @@
 //!   unstarted in the [`Summary`], ready to be resubmitted.
 //! - **Nothing hangs.** Cancellation wakes the feeder, the workers and every
 //!   blocked send. Dropping the [`Run`] cancels it and joins its threads,
-//!   also when the reader stopped halfway.
+//!   also when the reader stopped halfway. (Code the pool calls can still
+//!   block it: a job that ignores its context, or an input whose `next`
+//!   blocks; see [`WorkerPool::run`].)
 //! - **Panics stay in their job**: a panic becomes [`Outcome::Panicked`]
-//!   with its message, and the worker goes on.
+//!   with its message, and the worker goes on. (This needs the default
+//!   `panic = "unwind"`.)
 //! - **Memory is bounded** for any number of jobs: the input is pulled
-//!   lazily, and both channels have a capacity counted in jobs.
+//!   lazily, and both channels have a capacity counted in jobs, which a
+//!   run exceeds by at most a batch per worker.
 //!
 //! # Hello, world
 //!
@@ -190,6 +194,11 @@ mod submit;
 mod timer;
 mod unwind;
 mod worker;
+
+/// The channel crate whose `Receiver`s [`Context::done`], [`Run::results`]
+/// and [`Run::done`] return, re-exported so that `select!` and the types
+/// always match the version this crate uses.
+pub use crossbeam_channel;
 
 pub use crate::batch::ResultBatch;
 pub use crate::context::Context;

@@ -186,7 +186,9 @@ impl<E: std::error::Error + 'static> std::error::Error for JobFailure<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             JobFailure::Failed(err) | JobFailure::Cancelled(err) => Some(err),
-            JobFailure::Panicked(panic) => Some(panic),
+            // Display already shows the panic's message; as a source too, an
+            // error-chain report would print it twice.
+            JobFailure::Panicked(_) => None,
         }
     }
 }

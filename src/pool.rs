@@ -432,8 +432,11 @@ impl Builder {
     }
 
     /// Sets how many submitted jobs may wait in the queue. When it is full,
-    /// the feeder and [`Submitter::submit`] wait (back-pressure). 0 makes
-    /// every hand-over a rendezvous with a worker.
+    /// the feeder and [`Submitter::submit`] wait (back-pressure). A batch
+    /// always goes when the queue is empty, so with 0 (or a capacity smaller
+    /// than a batch) one batch at a time waits: slow, never stuck. On top of
+    /// the queue, each worker holds the rest of the batch it is working
+    /// through.
     ///
     /// # Examples
     ///
@@ -453,7 +456,10 @@ impl Builder {
     }
 
     /// Sets how many results may wait to be read. When it is full, workers
-    /// wait for the reader. 0 makes every delivery a rendezvous.
+    /// wait for the reader. As with the queue, a batch always goes when
+    /// nothing is waiting, so 0 means one batch at a time. After a cancel,
+    /// workers deliver their last results without waiting, so that a
+    /// reader that stopped reading never holds them up.
     ///
     /// # Examples
     ///

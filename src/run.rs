@@ -31,6 +31,7 @@ use crate::parcel::{JobCost, Parcel, max_batch};
 use crate::pool::Config;
 use crate::shelf::{Nudge, OpenParcel, Shelf};
 use crate::stats::Stats;
+use crate::unwind;
 use crate::{
     Context, ContextError, Counts, Job, JobPanic, JobResult, NextTimeoutError, ResultBatch,
     StartError, TryNextError,
@@ -98,8 +99,9 @@ impl<A> Shared<A> {
 
 /// A running batch of jobs, and the iterator over its results.
 ///
-/// Results arrive in completion order, one per job, as [`JobResult`]s;
-/// iteration blocks until the next result is ready and ends after the last.
+/// Results arrive in about the order the jobs finish (each worker sends its
+/// results in small batches), one per job, as [`JobResult`]s; iteration
+/// blocks until the next result is ready and ends after the last.
 /// A run is started by [`WorkerPool::run`](crate::WorkerPool::run),
 /// [`WorkerPool::run_boxed`](crate::WorkerPool::run_boxed) or
 /// [`WorkerPool::start`](crate::WorkerPool::start).
@@ -138,6 +140,7 @@ impl<A> Shared<A> {
 /// assert_eq!(summary.counts.succeeded, 1000);
 /// assert!(summary.unstarted.is_empty());
 /// ```
+#[must_use = "dropping a Run cancels it: iterate it, or call wait()"]
 pub struct Run<A, T, E> {
     shared: Arc<Shared<A>>,
     results: Receiver<ResultBatch<T, E>>,
@@ -292,7 +295,14 @@ where
             let (work, shared) = (work.clone(), launch.shared.clone());
             let (jobs, results) = (launch.closing.jobs.clone(), launch.closing.results.clone());
             let name = format!("{}-{index}", launch.config.thread_name);
-            match launch.spawn(name, move || work(index, shared, jobs, results)) {
+            let worker = move || {
+                work(index, shared, jobs, results);
+                // The last worker out drops the job function, and with it
+                // whatever the caller's closure captured: user code, which
+                // must not panic on a pool thread.
+                let _ = unwind::catch(move || drop(work));
+            };
+            match launch.spawn(name, worker) {
                 Ok(handle) => launch.closing.workers.push(handle),
                 Err(err) => {
                     launch.abort();
@@ -488,8 +498,11 @@ impl<A, T, E> Run<A, T, E> {
     /// [`crossbeam_channel::select!`]. It is disconnected once the run has
     /// finished.
     ///
-    /// Reading from it and iterating the `Run` can be mixed. A batch holds
-    /// its share of the results capacity until it is dropped.
+    /// Reading from it and iterating the `Run` can be mixed, but `next` takes
+    /// a whole batch off the channel and hands it out one result at a time:
+    /// once this disconnects, call `next` until it returns `None` for any
+    /// results it still holds. A batch holds its share of the results
+    /// capacity until it is dropped.
     ///
     /// # Examples
     ///
@@ -647,7 +660,11 @@ impl<A, T, E> Run<A, T, E> {
     /// never waits on a full results channel.
     ///
     /// Blocks as long as a running job does: a job that ignores its context
-    /// keeps `wait` waiting. See [`wait_timeout`](Run::wait_timeout).
+    /// keeps `wait` waiting. See [`wait_timeout`](Run::wait_timeout). A run
+    /// started with [`WorkerPool::start`](crate::WorkerPool::start) ends only
+    /// once every [`Submitter`](crate::Submitter) is dropped (or on
+    /// [`shutdown`](Run::shutdown) or [`cancel`](Run::cancel)): waiting
+    /// while holding one waits forever.
     ///
     /// # Examples
     ///
@@ -781,7 +798,11 @@ impl<A, T, E> std::iter::FusedIterator for Run<A, T, E> {}
 impl<A, T, E> Drop for Run<A, T, E> {
     fn drop(&mut self) {
         if let Some(supervisor) = self.supervisor.take() {
-            self.shared.ctx.cancel();
+            // A run that has finished is left as it ended: its context stays
+            // uncancelled, as after `wait`.
+            if !self.is_finished() {
+                self.shared.ctx.cancel();
+            }
             let _ = supervisor.join();
         }
     }

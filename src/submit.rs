@@ -68,7 +68,9 @@ impl<A> Drop for Submitters<A> {
 /// worker is inside a job that waits like this, the run stalls until it is
 /// cancelled (a cancel wakes every waiting submit). From inside a job,
 /// prefer [`try_submit`](Submitter::try_submit) or
-/// [`submit_timeout`](Submitter::submit_timeout).
+/// [`submit_timeout`](Submitter::submit_timeout). And since the run ends only
+/// once every `Submitter` is dropped, one that jobs can reach keeps the run
+/// going until [`Run::shutdown`](crate::Run::shutdown) or a cancel.
 ///
 /// # Examples
 ///
