@@ -217,11 +217,7 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let launch = Launch::new(
-            self.config.clone(),
-            ctx,
-            move |index, shared, queue, results| work(index, shared, queue, results, &f),
-        )?;
+        let launch = self.launch(ctx, f)?;
         let input = jobs.into_iter();
         launch.supervise(move |closing, queue| {
             feed(&closing.shared, input, &queue);
@@ -305,11 +301,7 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let launch = Launch::new(
-            self.config.clone(),
-            ctx,
-            move |index, shared, queue, results| work(index, shared, queue, results, &f),
-        )?;
+        let launch = self.launch(ctx, f)?;
         let intake = Arc::new(Intake::new(
             launch.jobs_tx.clone(),
             launch.shared.ctx.clone(),
@@ -329,6 +321,23 @@ impl WorkerPool {
             closing.finish();
         })?;
         Ok((submitter, run))
+    }
+}
+
+impl WorkerPool {
+    /// Starts a run's workers, each calling `f` on the jobs it takes.
+    fn launch<A, T, E, F>(&self, ctx: &Context, f: F) -> Result<Launch<A, T, E>, StartError>
+    where
+        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        Launch::new(
+            self.config.clone(),
+            ctx,
+            move |index, shared, queue, results| work(index, shared, queue, results, &f),
+        )
     }
 }
 

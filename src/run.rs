@@ -202,6 +202,14 @@ pub(crate) struct Closing<A, T, E> {
 }
 
 impl<A, T, E> Closing<A, T, E> {
+    /// Ends a run that failed to start: stops and joins the workers started
+    /// so far. No job has been queued.
+    fn abort(self, jobs: Sender<Parcel<A>>) {
+        self.shared.ctx.cancel();
+        drop(jobs);
+        self.finish();
+    }
+
     /// Steps 2 to 4 of the shutdown protocol; the caller has done step 1.
     pub(crate) fn finish(self) {
         for worker in self.workers {
@@ -305,7 +313,7 @@ where
             match launch.spawn(name, worker) {
                 Ok(handle) => launch.closing.workers.push(handle),
                 Err(err) => {
-                    launch.abort();
+                    launch.closing.abort(launch.jobs_tx);
                     return Err(err);
                 }
             }
@@ -322,12 +330,6 @@ where
     }
 
     /// Stops and joins the workers started so far; no job has been queued.
-    fn abort(self) {
-        self.shared.ctx.cancel();
-        drop(self.jobs_tx);
-        self.closing.finish();
-    }
-
     /// Starts the supervisor, which runs `supervise` and then ends the run.
     pub(crate) fn supervise(
         self,
@@ -361,9 +363,7 @@ where
             }),
             Err(err) => {
                 if let Some((closing, jobs_tx)) = slot.lock().take() {
-                    shared.ctx.cancel();
-                    drop(jobs_tx);
-                    closing.finish();
+                    closing.abort(jobs_tx);
                 }
                 Err(err)
             }
@@ -403,23 +403,11 @@ impl<A, T, E> Run<A, T, E> {
     /// assert_eq!(run.try_next().unwrap_err(), TryNextError::Finished);
     /// ```
     pub fn try_next(&mut self) -> Result<JobResult<T, E>, TryNextError> {
-        loop {
-            if let Some(result) = self.buffer.next() {
-                return Ok(result);
-            }
-            match self.results.try_recv() {
-                Ok(batch) => self.buffer = batch.into_iter(),
-                Err(TryRecvError::Empty) => return Err(TryNextError::Empty),
-                // The supervisor closes `done` right after the results, and
-                // the run counts as finished only once both are closed.
-                Err(TryRecvError::Disconnected) => {
-                    return Err(match self.done.try_recv() {
-                        Err(TryRecvError::Disconnected) => TryNextError::Finished,
-                        _ => TryNextError::Empty,
-                    });
-                }
-            }
-        }
+        // A deadline that has passed makes every receive a single try.
+        self.receive(Some(Instant::now())).map_err(|err| match err {
+            NextTimeoutError::Timeout => TryNextError::Empty,
+            NextTimeoutError::Finished => TryNextError::Finished,
+        })
     }
 
     /// Waits up to `timeout` for the next result.
@@ -477,15 +465,23 @@ impl<A, T, E> Run<A, T, E> {
         &mut self,
         deadline: Instant,
     ) -> Result<JobResult<T, E>, NextTimeoutError> {
+        self.receive(Some(deadline))
+    }
+
+    /// The one receive behind `next`, `try_next` and `next_deadline`.
+    fn receive(&mut self, deadline: Option<Instant>) -> Result<JobResult<T, E>, NextTimeoutError> {
         loop {
             if let Some(result) = self.buffer.next() {
                 return Ok(result);
             }
-            match self.results.recv_deadline(deadline) {
+            match recv_until(&self.results, deadline) {
                 Ok(batch) => self.buffer = batch.into_iter(),
                 Err(RecvTimeoutError::Timeout) => return Err(NextTimeoutError::Timeout),
+                // The supervisor closes `done` a moment after the results;
+                // the run counts as finished only once both are closed, so
+                // that an ended iterator means a finished run.
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(match self.done.recv_deadline(deadline) {
+                    return Err(match recv_until(&self.done, deadline) {
                         Err(RecvTimeoutError::Disconnected) => NextTimeoutError::Finished,
                         _ => NextTimeoutError::Timeout,
                     });
@@ -769,27 +765,21 @@ impl<A, T, E> Run<A, T, E> {
     }
 }
 
+/// A receive that waits until `deadline`, or for as long as it takes.
+fn recv_until<M>(channel: &Receiver<M>, deadline: Option<Instant>) -> Result<M, RecvTimeoutError> {
+    match deadline {
+        Some(deadline) => channel.recv_deadline(deadline),
+        None => channel.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    }
+}
+
 impl<A, T, E> Iterator for Run<A, T, E> {
     type Item = JobResult<T, E>;
 
     /// Blocks until the next result is ready; `None` once the run has
     /// finished and every result has been read.
     fn next(&mut self) -> Option<JobResult<T, E>> {
-        loop {
-            if let Some(result) = self.buffer.next() {
-                return Some(result);
-            }
-            match self.results.recv() {
-                Ok(batch) => self.buffer = batch.into_iter(),
-                Err(_) => {
-                    // Blocks for the moment between the results closing and
-                    // `done` closing, so that an ended iterator means a
-                    // finished run.
-                    let _ = self.done.recv();
-                    return None;
-                }
-            }
-        }
+        self.receive(None).ok()
     }
 }
 

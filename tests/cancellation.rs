@@ -8,38 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{threads_named, watchdog};
+use common::{PATIENCE, QUIET, assert_threads_gone, id_of, watchdog};
 use crossbeam_channel::{TryRecvError, unbounded};
 use wpool::{Context, ContextError, Job, NextTimeoutError, Outcome, SubmitError, WorkerPool};
-
-/// Long enough for anything that must happen, on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(5);
-/// Long enough to be fairly sure something that must not happen did not.
-const QUIET: Duration = Duration::from_millis(50);
-
-/// Asserts that every thread named `prefix*` is gone once its run has been
-/// dropped or waited for. Linux wakes a thread's joiner a moment before it
-/// takes the exited thread out of /proc, so a thread joined a microsecond
-/// ago may still be listed: the count is polled, for a bounded time.
-fn assert_threads_gone(prefix: &str) {
-    let give_up = Instant::now() + Duration::from_secs(2);
-    let tick = crossbeam_channel::never::<()>();
-    loop {
-        let alive = threads_named(prefix);
-        if alive == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "{alive} threads named {prefix}* outlived their run"
-        );
-        let _ = tick.recv_timeout(Duration::from_millis(1));
-    }
-}
-
-fn id_of(id: &wpool::JobId) -> u64 {
-    id.as_u64().expect("numeric job id")
-}
 
 /// Adds `ids` to `set`, failing on an id seen before.
 fn insert_all(set: &mut BTreeSet<u64>, ids: impl IntoIterator<Item = u64>, what: &str) {

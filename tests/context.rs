@@ -5,36 +5,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{threads_named, watchdog};
+use common::{PATIENCE, QUIET, assert_threads_gone, watchdog};
 use crossbeam_channel::{RecvTimeoutError, TryRecvError, unbounded};
 use wpool::{Context, ContextError, Job, Outcome, WorkerPool};
 
-/// Long enough for anything that must happen, on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(5);
-/// Long enough to be fairly sure something that must not happen did not.
-const QUIET: Duration = Duration::from_millis(30);
 /// A timeout no test waits for.
 const LONG: Duration = Duration::from_secs(600);
-
-/// Asserts that every thread named `prefix*` is gone once its run has been
-/// dropped or waited for. Linux wakes a thread's joiner a moment before it
-/// takes the exited thread out of /proc, so a thread joined a microsecond
-/// ago may still be listed: the count is polled, for a bounded time.
-fn assert_threads_gone(prefix: &str) {
-    let give_up = Instant::now() + Duration::from_secs(2);
-    let tick = crossbeam_channel::never::<()>();
-    loop {
-        let alive = threads_named(prefix);
-        if alive == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "{alive} threads named {prefix}* outlived their run"
-        );
-        let _ = tick.recv_timeout(Duration::from_millis(1));
-    }
-}
 
 fn assert_live(ctx: &Context) {
     assert!(!ctx.is_cancelled());

@@ -9,39 +9,14 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{DropCounter, threads_named, watchdog};
+use common::{DropCounter, PATIENCE, QUIET, assert_threads_gone, id_of, threads_named, watchdog};
 use crossbeam_channel::{Receiver, TryRecvError, bounded, unbounded};
 use wpool::{
     Context, ContextError, Job, NextTimeoutError, SubmitError, TryNextError, TrySubmitError,
     WorkerPool,
 };
-
-/// Long enough for anything that must happen, on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(5);
-/// Long enough to be fairly sure something that must not happen did not.
-const QUIET: Duration = Duration::from_millis(50);
-
-/// Asserts that every thread named `prefix*` is gone once its run has been
-/// dropped or waited for. Linux wakes a thread's joiner a moment before it
-/// takes the exited thread out of /proc, so a thread joined a microsecond
-/// ago may still be listed: the count is polled, for a bounded time.
-fn assert_threads_gone(prefix: &str) {
-    let give_up = Instant::now() + Duration::from_secs(2);
-    let tick = crossbeam_channel::never::<()>();
-    loop {
-        let alive = threads_named(prefix);
-        if alive == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "{alive} threads named {prefix}* outlived their run"
-        );
-        let _ = tick.recv_timeout(Duration::from_millis(1));
-    }
-}
 
 /// Blocks a job until the test drops `gate`, or the run is cancelled, so
 /// that a failed assertion, which drops the run, never leaves it hanging.
@@ -50,10 +25,6 @@ fn wait_at_gate(ctx: &Context, gate: &Receiver<()>) {
         recv(gate) -> _ => {}
         recv(ctx.done()) -> _ => {}
     }
-}
-
-fn id_of(id: &wpool::JobId) -> u64 {
-    id.as_u64().expect("numeric job id")
 }
 
 fn endless() -> impl Iterator<Item = Job<u64>> {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long any one test body may take before it counts as hung.
 pub const WATCHDOG: Duration = Duration::from_secs(20);
@@ -106,4 +106,36 @@ pub fn threads_named(prefix: &str) -> usize {
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
         .filter(|name| name.trim_end().starts_with(prefix))
         .count()
+}
+
+/// Long enough for anything that must happen, on a loaded machine.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+/// Long enough to be fairly sure that something that must not happen did
+/// not.
+pub const QUIET: Duration = Duration::from_millis(50);
+
+/// Asserts that every thread named `prefix*` is gone once its run has been
+/// dropped or waited for. Linux wakes a thread's joiner a moment before it
+/// takes the exited thread out of /proc, so a thread joined a microsecond
+/// ago may still be listed: the count is polled, for a bounded time.
+pub fn assert_threads_gone(prefix: &str) {
+    let give_up = Instant::now() + Duration::from_secs(2);
+    let tick = crossbeam_channel::never::<()>();
+    loop {
+        let alive = threads_named(prefix);
+        if alive == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < give_up,
+            "{alive} threads named {prefix}* outlived their run"
+        );
+        let _ = tick.recv_timeout(Duration::from_millis(1));
+    }
+}
+
+/// The numeric value of a job id the tests made from a number.
+pub fn id_of(id: &wpool::JobId) -> u64 {
+    id.as_u64().expect("numeric job id")
 }
