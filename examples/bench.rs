@@ -1,0 +1,1016 @@
+//! wpool against its peers: a sequential loop, a hand-written crossbeam
+//! pool, the `threadpool` crate and rayon, on the same workloads, printed as
+//! one markdown table.
+//!
+//! ```text
+//! cargo run --release --example bench              # about two minutes on 2 cores
+//! cargo run --release --example bench -- --quick   # a few seconds
+//! ```
+//!
+//! The workloads (job `i` returns a value made from `i`, and every
+//! contender's results are summed and checked, so none can skip work):
+//!
+//! - W1: trivial jobs, job `i` returns `2 * i`.
+//! - W2: jobs of about 1 µs of integer arithmetic, W3: of about 50 µs (the
+//!   number of rounds is calibrated at startup against the sequential loop).
+//! - W4: jobs that each sleep 1 ms, with 8 and 64 workers, beside the ideal
+//!   wall time and a channel-free floor (fresh threads taking job numbers
+//!   from one atomic counter).
+//! - W5: many runs of 16 trivial jobs: what starting and joining a run costs.
+//! - L1: one job submitted into an idle pool, time to its result.
+//!
+//! Every round runs every case once, in turn, and the table reports the
+//! median of the rounds, so that a slow spell of a shared machine hits all
+//! contenders alike. `benches/peers.rs` includes this file as a module and
+//! runs the same cases under criterion.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use rayon::prelude::*;
+use wpool::{Context, Job, JobFn, Run, WorkerPool};
+
+/// What a job does with its number `i`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Work {
+    /// Returns `2 * i`.
+    Double,
+    /// This many rounds of an xorshift-multiply mix seeded by `i`.
+    Mix(u32),
+    /// Sleeps this long, then returns `2 * i`.
+    Sleep(Duration),
+}
+
+impl Work {
+    /// Job `i`.
+    #[inline]
+    pub(crate) fn call(self, i: u64) -> u64 {
+        match self {
+            Work::Double => black_box(2 * i),
+            Work::Mix(rounds) => black_box(mix(i, rounds)),
+            Work::Sleep(time) => {
+                thread::sleep(time);
+                2 * i
+            }
+        }
+    }
+
+    /// The sum of jobs `0..n`'s results, which every contender must match.
+    fn checksum(self, n: u64) -> u64 {
+        match self {
+            Work::Mix(rounds) => sum((0..n).map(|i| mix(i, rounds))),
+            Work::Double | Work::Sleep(_) => n.wrapping_mul(n.wrapping_sub(1)),
+        }
+    }
+}
+
+/// `rounds` rounds of xorshift64 and a multiply, a dependent chain the
+/// compiler can neither shorten nor vectorise.
+fn mix(seed: u64, rounds: u32) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..rounds {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+    }
+    x
+}
+
+/// The rounds of [`mix`] that make the sequential loop take `target` a
+/// job: a first guess from one long job, corrected by timing the loop.
+fn calibrate(target: Duration) -> u32 {
+    const PROBE: u32 = 1 << 20;
+    let fastest = |jobs: u64, rounds: u32| {
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(Work::Mix(rounds).checksum(jobs));
+                start.elapsed() / jobs as u32
+            })
+            .min()
+            .unwrap()
+    };
+    let guess = rounds_for(target, fastest(1, PROBE), PROBE);
+    // About 20 ms of jobs of the guessed size.
+    let jobs = (20_000 / target.as_micros().max(1)).max(1) as u64;
+    rounds_for(target, fastest(jobs, guess), guess)
+}
+
+/// The rounds that take `target`, if `rounds` took `took`.
+fn rounds_for(target: Duration, took: Duration, rounds: u32) -> u32 {
+    let scaled = f64::from(rounds) * target.as_secs_f64() / took.as_secs_f64().max(1e-9);
+    scaled.round().clamp(1.0, f64::from(u32::MAX)) as u32
+}
+
+fn sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::wrapping_add)
+}
+
+/// Reads every result of a wpool run and sums the values.
+fn sum_run<A>(run: Run<A, u64, ()>) -> u64 {
+    sum(run.map(|result| result.into_value().expect("every job succeeds")))
+}
+
+/// A way to get jobs done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Contender {
+    /// A plain loop on the calling thread.
+    Sequential,
+    /// The Go seed's design by hand (the shape of `benches/throughput.rs`):
+    /// a feeder thread, a boxed closure per job, one message per job and
+    /// per result, channels of `workers`, threads started per run.
+    SeedPool,
+    /// The `threadpool` crate, the pool built once: `execute` per job from
+    /// the calling thread, then the results read from a channel (the
+    /// pattern of its documentation).
+    Threadpool,
+    /// rayon's `ThreadPool::spawn` per job, as `Threadpool`.
+    RayonSpawn,
+    /// rayon's `par_iter().map().collect()` on a dedicated pool.
+    RayonParIter,
+    /// wpool, a batch from an iterator with one shared function.
+    WpoolRun,
+    /// wpool, a batch of boxed per-job closures.
+    WpoolBoxed,
+    /// wpool, continuous submission from one producer thread.
+    WpoolSubmit,
+    /// W4's floor: fresh threads taking job numbers from an atomic counter.
+    AtomicFloor,
+    /// L1's baseline: long-lived workers, one crossbeam message per job and
+    /// per result.
+    MessagePool,
+    /// L1: a new wpool run for every job.
+    WpoolFresh,
+}
+
+use Contender::*;
+
+impl Contender {
+    /// The pools that run every workload.
+    pub(crate) const POOLS: [Contender; 7] = [
+        SeedPool,
+        Threadpool,
+        RayonSpawn,
+        RayonParIter,
+        WpoolRun,
+        WpoolBoxed,
+        WpoolSubmit,
+    ];
+
+    /// The name in the table.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Sequential => "sequential loop",
+            SeedPool => "crossbeam pool, seed sizing (`bounded(workers)`)",
+            Threadpool => "`threadpool`, `execute` per job",
+            RayonSpawn => "rayon `spawn` per job",
+            RayonParIter => "rayon `par_iter().map().collect()`",
+            WpoolRun => "**wpool `run`** (shared function)",
+            WpoolBoxed => "**wpool `run_boxed`** (`Job::from_fn`)",
+            WpoolSubmit => "**wpool `start` + `submit`**",
+            AtomicFloor => "fresh threads + `AtomicU64` (floor)",
+            MessagePool => "crossbeam pool, 1 message per job",
+            WpoolFresh => "**wpool `start` + `submit` + `next`**, new run per job",
+        }
+    }
+
+    /// The name in criterion's reports.
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Sequential => "sequential",
+            SeedPool => "seed_pool",
+            Threadpool => "threadpool",
+            RayonSpawn => "rayon_spawn",
+            RayonParIter => "rayon_par_iter",
+            WpoolRun => "wpool_run",
+            WpoolBoxed => "wpool_run_boxed",
+            WpoolSubmit => "wpool_submit",
+            AtomicFloor => "atomic_floor",
+            MessagePool => "message_pool",
+            WpoolFresh => "wpool_fresh_run",
+        }
+    }
+
+    /// Whether every job and every result is a message of its own: slow on
+    /// trivial jobs, so W1 gives these fewer jobs.
+    fn one_message_per_job(self) -> bool {
+        matches!(self, SeedPool | Threadpool | RayonSpawn | WpoolSubmit)
+    }
+
+    /// Runs jobs `0..n` doing `work` and returns the sum of their results.
+    pub(crate) fn batch(self, pools: &Pools, work: Work, n: u64) -> u64 {
+        let workers = pools.workers;
+        let ctx = Context::background();
+        match self {
+            Sequential => sum((0..n).map(|i| work.call(i))),
+            SeedPool => seed_pool(work, n, workers),
+            Threadpool => {
+                let (tx, rx) = unbounded();
+                for i in 0..n {
+                    let tx = tx.clone();
+                    pools
+                        .threadpool
+                        .execute(move || tx.send(work.call(i)).unwrap());
+                }
+                drop(tx);
+                sum(rx)
+            }
+            RayonSpawn => {
+                let (tx, rx) = unbounded();
+                for i in 0..n {
+                    let tx = tx.clone();
+                    pools.rayon.spawn(move || tx.send(work.call(i)).unwrap());
+                }
+                drop(tx);
+                sum(rx)
+            }
+            RayonParIter => {
+                let results: Vec<u64> = pools
+                    .rayon
+                    .install(|| (0..n).into_par_iter().map(|i| work.call(i)).collect());
+                sum(results)
+            }
+            WpoolRun => {
+                let jobs = (0..n).map(|i| Job::new(i, i));
+                let run = pools.wpool.run(&ctx, jobs, move |_, i| Ok(work.call(i)));
+                sum_run(run.unwrap())
+            }
+            WpoolBoxed => {
+                let jobs = (0..n).map(move |i| -> Job<JobFn<u64, ()>> {
+                    Job::from_fn(i, move |_| Ok(work.call(i)))
+                });
+                sum_run(pools.wpool.run_boxed(&ctx, jobs).unwrap())
+            }
+            WpoolSubmit => {
+                let (submitter, run) = pools
+                    .wpool
+                    .start(&ctx, move |_, i| Ok(work.call(i)))
+                    .unwrap();
+                let producer = thread::spawn(move || {
+                    for i in 0..n {
+                        submitter.submit(Job::new(i, i)).unwrap();
+                    }
+                });
+                let total = sum_run(run);
+                producer.join().unwrap();
+                total
+            }
+            AtomicFloor => {
+                let next = AtomicU64::new(0);
+                let take = || {
+                    let mut total = 0u64;
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return total;
+                        }
+                        total = total.wrapping_add(work.call(i));
+                    }
+                };
+                thread::scope(|s| {
+                    let threads: Vec<_> = (0..workers).map(|_| s.spawn(take)).collect();
+                    sum(threads.into_iter().map(|t| t.join().unwrap()))
+                })
+            }
+            MessagePool | WpoolFresh => panic!("{self:?} only measures latency"),
+        }
+    }
+
+    /// Submits `tries` single jobs (job `i` returns `2 * i`) to an idle
+    /// pool, `gap` apart, and returns the time each took to its result.
+    pub(crate) fn latencies(self, pools: &Pools, tries: u64, gap: Duration) -> Vec<Duration> {
+        let ctx = Context::background();
+        let double = |_: &Context, i: u64| Ok::<_, ()>(2 * i);
+        match self {
+            MessagePool => (0..tries)
+                .map(|i| probe(gap, i, || pools.messages.call(i)))
+                .collect(),
+            WpoolSubmit => {
+                let (submitter, mut run) = pools.wpool.start(&ctx, double).unwrap();
+                let times = (0..tries)
+                    .map(|i| {
+                        probe(gap, i, || {
+                            submitter.submit(Job::new(i, i)).unwrap();
+                            run.next().and_then(|r| r.into_value()).unwrap()
+                        })
+                    })
+                    .collect();
+                drop(submitter);
+                run.wait();
+                times
+            }
+            WpoolFresh => (0..tries)
+                .map(|i| {
+                    let mut started = None;
+                    let time = probe(gap, i, || {
+                        let (submitter, mut run) = pools.wpool.start(&ctx, double).unwrap();
+                        submitter.submit(Job::new(i, i)).unwrap();
+                        let value = run.next().and_then(|r| r.into_value()).unwrap();
+                        started = Some((submitter, run));
+                        value
+                    });
+                    // Ending the run is not part of the latency.
+                    let (submitter, run) = started.unwrap();
+                    drop(submitter);
+                    run.wait();
+                    time
+                })
+                .collect(),
+            _ => panic!("no latency probe for {self:?}"),
+        }
+    }
+}
+
+/// Lets the pool go idle for `gap`, then times `job`, which must return
+/// `2 * i`.
+fn probe(gap: Duration, i: u64, job: impl FnOnce() -> u64) -> Duration {
+    thread::sleep(gap);
+    let start = Instant::now();
+    let value = job();
+    let time = start.elapsed();
+    assert_eq!(value, 2 * i, "wrong result");
+    time
+}
+
+/// The seed's pool, copied from `benches/throughput.rs` with channels of
+/// `workers`.
+fn seed_pool(work: Work, n: u64, workers: usize) -> u64 {
+    type Task = Box<dyn FnOnce() -> u64 + Send>;
+    let (jobs_tx, jobs_rx) = bounded::<(u64, Task)>(workers);
+    let (results_tx, results_rx) = bounded::<(u64, u64)>(workers);
+    let feeder = thread::spawn(move || {
+        for i in 0..n {
+            jobs_tx.send((i, Box::new(move || work.call(i)))).unwrap();
+        }
+    });
+    let workers: Vec<_> = (0..workers)
+        .map(|_| {
+            let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
+            thread::spawn(move || {
+                for (id, task) in jobs_rx {
+                    results_tx.send((id, task())).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(results_tx);
+    let total = sum(results_rx.iter().map(|(_, value)| value));
+    feeder.join().unwrap();
+    workers.into_iter().for_each(|w| w.join().unwrap());
+    total
+}
+
+/// L1's baseline: long-lived workers, one message per job and per result.
+pub(crate) struct MessageWorkers {
+    jobs: Option<Sender<u64>>,
+    results: Receiver<u64>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl MessageWorkers {
+    fn new(workers: usize) -> MessageWorkers {
+        let (jobs, jobs_rx) = unbounded::<u64>();
+        let (results_tx, results) = unbounded();
+        let threads = (0..workers)
+            .map(|_| {
+                let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
+                thread::spawn(move || {
+                    for i in jobs_rx {
+                        results_tx.send(2 * i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        MessageWorkers {
+            jobs: Some(jobs),
+            results,
+            threads,
+        }
+    }
+
+    /// Job `i`, done by a worker.
+    fn call(&self, i: u64) -> u64 {
+        self.jobs.as_ref().unwrap().send(i).unwrap();
+        self.results.recv().unwrap()
+    }
+}
+
+impl Drop for MessageWorkers {
+    fn drop(&mut self) {
+        self.jobs.take();
+        self.threads.drain(..).for_each(|t| t.join().unwrap());
+    }
+}
+
+/// Every contender's pool of one size, built once and reused by every
+/// case with that many workers. (wpool's pool and the seed's hold no
+/// threads: they start their threads per run.)
+pub(crate) struct Pools {
+    workers: usize,
+    wpool: WorkerPool,
+    threadpool: threadpool::ThreadPool,
+    rayon: rayon::ThreadPool,
+    messages: MessageWorkers,
+}
+
+impl Pools {
+    pub(crate) fn new(workers: usize) -> Pools {
+        Pools {
+            workers,
+            wpool: WorkerPool::new(workers).unwrap(),
+            threadpool: threadpool::ThreadPool::new(workers),
+            rayon: rayon::ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .build()
+                .unwrap(),
+            messages: MessageWorkers::new(workers),
+        }
+    }
+
+    /// One set of pools for each worker count among `cases`.
+    pub(crate) fn for_cases(cases: &[Case]) -> BTreeMap<usize, Pools> {
+        cases
+            .iter()
+            .map(|case| (case.workers, Pools::new(case.workers)))
+            .collect()
+    }
+}
+
+/// How a workload's jobs arrive.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Shape {
+    /// One run of all the jobs.
+    Batch(Work),
+    /// Runs of this many trivial jobs each.
+    Runs(u64),
+    /// One job at a time into an idle pool, this long apart.
+    Latency(Duration),
+}
+
+/// A workload, and which contenders run it with which worker counts.
+pub(crate) struct Workload {
+    pub(crate) id: &'static str,
+    /// A stable name, for criterion.
+    pub(crate) name: &'static str,
+    pub(crate) what: String,
+    shape: Shape,
+    jobs: u64,
+    /// W1's job count for contenders that send one message per job.
+    per_message_jobs: u64,
+    workers: [usize; 2],
+    /// Contenders that run once, not per worker count, and their workers.
+    solo: Option<(Contender, usize)>,
+    contenders: &'static [Contender],
+    baselines: fn(usize) -> Vec<Baseline>,
+}
+
+/// What a case's throughput or latency is compared with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Baseline {
+    /// Another case of the same workload.
+    Case(Contender, usize),
+    /// The best wall time possible: `workers` jobs of `job` at a time.
+    Ideal { job: Duration, workers: usize },
+}
+
+/// One contender on one workload with one number of workers.
+#[derive(Debug)]
+pub(crate) struct Case {
+    pub(crate) workload: &'static str,
+    pub(crate) shape: Shape,
+    pub(crate) contender: Contender,
+    pub(crate) workers: usize,
+    /// Jobs per measurement (for L1, tries).
+    pub(crate) jobs: u64,
+    expected: u64,
+    baselines: Vec<Baseline>,
+}
+
+/// One measurement of a case.
+#[derive(Clone, Debug)]
+pub(crate) enum Sample {
+    Wall(Duration),
+    Latencies(Vec<Duration>),
+}
+
+impl Case {
+    /// Runs the case once and checks its results.
+    pub(crate) fn measure(&self, pools: &Pools) -> Sample {
+        let start = Instant::now();
+        let total = match self.shape {
+            Shape::Batch(work) => self.contender.batch(pools, work, self.jobs),
+            Shape::Runs(size) => {
+                sum((0..self.jobs / size).map(|_| self.contender.batch(pools, Work::Double, size)))
+            }
+            Shape::Latency(gap) => {
+                return Sample::Latencies(self.contender.latencies(pools, self.jobs, gap));
+            }
+        };
+        let wall = start.elapsed();
+        assert_eq!(total, self.expected, "wrong sum: {self:?}");
+        Sample::Wall(wall)
+    }
+}
+
+/// How many jobs each workload gets, and how many rounds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    pub(crate) trivial_jobs: u64,
+    pub(crate) short_jobs: u64,
+    pub(crate) long_jobs: u64,
+    pub(crate) sleep_jobs: u64,
+    pub(crate) runs: u64,
+    pub(crate) tries: u64,
+    pub(crate) rounds: usize,
+}
+
+impl Plan {
+    /// `cargo run --release --example bench`.
+    pub(crate) const FULL: Plan = Plan {
+        trivial_jobs: 10_000_000,
+        short_jobs: 200_000,
+        long_jobs: 10_000,
+        sleep_jobs: 2_000,
+        runs: 2_000,
+        tries: 1_000,
+        rounds: 3,
+    };
+
+    /// `-- --quick`: seconds, for a smoke test.
+    pub(crate) const QUICK: Plan = Plan {
+        trivial_jobs: 100_000,
+        short_jobs: 10_000,
+        long_jobs: 200,
+        sleep_jobs: 200,
+        runs: 50,
+        tries: 50,
+        rounds: 1,
+    };
+
+    /// The workloads, with W2's and W3's jobs calibrated on this machine.
+    pub(crate) fn workloads(&self) -> Vec<Workload> {
+        let per_run = 16;
+        let short = Work::Mix(calibrate(Duration::from_micros(1)));
+        let long = Work::Mix(calibrate(Duration::from_micros(50)));
+        let sequential = |_| vec![Baseline::Case(Sequential, 1)];
+        let batch = |id, name, what: &str, work, jobs| Workload {
+            id,
+            name,
+            what: format!("{what}: {jobs} jobs"),
+            shape: Shape::Batch(work),
+            jobs,
+            per_message_jobs: jobs,
+            workers: [2, 8],
+            solo: Some((Sequential, 1)),
+            contenders: &Contender::POOLS,
+            baselines: sequential,
+        };
+        let rounds = |work: Work| match work {
+            Work::Mix(rounds) => rounds,
+            _ => 0,
+        };
+        vec![
+            Workload {
+                per_message_jobs: self.trivial_jobs / 10,
+                ..batch(
+                    "W1",
+                    "trivial",
+                    "job i returns 2·i",
+                    Work::Double,
+                    self.trivial_jobs,
+                )
+            },
+            batch(
+                "W2",
+                "1us",
+                &format!("~1 µs of arithmetic ({} mix rounds)", rounds(short)),
+                short,
+                self.short_jobs,
+            ),
+            batch(
+                "W3",
+                "50us",
+                &format!("~50 µs of arithmetic ({} mix rounds)", rounds(long)),
+                long,
+                self.long_jobs,
+            ),
+            Workload {
+                workers: [8, 64],
+                solo: None,
+                contenders: &[
+                    AtomicFloor,
+                    SeedPool,
+                    Threadpool,
+                    RayonSpawn,
+                    RayonParIter,
+                    WpoolRun,
+                    WpoolBoxed,
+                    WpoolSubmit,
+                ],
+                baselines: |workers| {
+                    let job = Duration::from_millis(1);
+                    vec![
+                        Baseline::Ideal { job, workers },
+                        Baseline::Case(AtomicFloor, workers),
+                    ]
+                },
+                ..batch(
+                    "W4",
+                    "sleep_1ms",
+                    "sleep 1 ms",
+                    Work::Sleep(Duration::from_millis(1)),
+                    self.sleep_jobs,
+                )
+            },
+            Workload {
+                id: "W5",
+                name: "runs_of_16",
+                what: format!("{} runs of {per_run} trivial jobs", self.runs),
+                shape: Shape::Runs(per_run),
+                jobs: self.runs * per_run,
+                per_message_jobs: self.runs * per_run,
+                workers: [2, 8],
+                solo: None,
+                contenders: &Contender::POOLS,
+                baselines: |workers| vec![Baseline::Case(Threadpool, workers)],
+            },
+            Workload {
+                id: "L1",
+                name: "latency",
+                what: format!("latency of one job into an idle pool, {} tries", self.tries),
+                shape: Shape::Latency(Duration::from_micros(300)),
+                jobs: self.tries,
+                per_message_jobs: self.tries,
+                workers: [2, 8],
+                solo: None,
+                contenders: &[MessagePool, WpoolSubmit, WpoolFresh],
+                baselines: |workers| vec![Baseline::Case(MessagePool, workers)],
+            },
+        ]
+    }
+
+    /// Every case of `workloads`, in the order they run in a round.
+    pub(crate) fn cases(workloads: &[Workload]) -> Vec<Case> {
+        let mut cases = Vec::new();
+        for workload in workloads {
+            let per_workers = workload
+                .workers
+                .iter()
+                .flat_map(|&w| workload.contenders.iter().map(move |&c| (c, w)));
+            let full = workload.expected(workload.jobs);
+            for (contender, workers) in workload.solo.into_iter().chain(per_workers) {
+                let jobs = if contender.one_message_per_job() {
+                    workload.per_message_jobs
+                } else {
+                    workload.jobs
+                };
+                cases.push(Case {
+                    workload: workload.id,
+                    shape: workload.shape,
+                    contender,
+                    workers,
+                    jobs,
+                    expected: if jobs == workload.jobs {
+                        full
+                    } else {
+                        workload.expected(jobs)
+                    },
+                    baselines: (workload.baselines)(workers),
+                });
+            }
+        }
+        cases
+    }
+}
+
+impl Workload {
+    /// The sum of `jobs` jobs' results.
+    fn expected(&self, jobs: u64) -> u64 {
+        match self.shape {
+            Shape::Batch(work) => work.checksum(jobs),
+            Shape::Runs(size) => (jobs / size).wrapping_mul(Work::Double.checksum(size)),
+            Shape::Latency(_) => 0,
+        }
+    }
+}
+
+/// A case's measurements, reduced to the figures in the table.
+#[derive(Clone, Copy, Debug)]
+enum Figures {
+    /// The median wall time of a measurement, and jobs per second from it.
+    Rate { wall: Duration, per_second: f64 },
+    /// Over every try of every round.
+    Latency { p50: Duration, p99: Duration },
+}
+
+impl Figures {
+    fn of(case: &Case, samples: &[Sample]) -> Figures {
+        let mut times: Vec<Duration> = samples
+            .iter()
+            .flat_map(|sample| match sample {
+                Sample::Wall(wall) => std::slice::from_ref(wall),
+                Sample::Latencies(times) => times.as_slice(),
+            })
+            .copied()
+            .collect();
+        times.sort();
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        match case.shape {
+            Shape::Latency(_) => Figures::Latency {
+                p50: at(0.5),
+                p99: at(0.99),
+            },
+            Shape::Batch(_) | Shape::Runs(_) => Figures::Rate {
+                wall: at(0.5),
+                per_second: case.jobs as f64 / at(0.5).as_secs_f64(),
+            },
+        }
+    }
+}
+
+/// A case's figures over its baseline's.
+#[derive(Clone, Copy, Debug)]
+enum Ratio {
+    /// Throughput over the baseline's: higher is better.
+    Rate(f64),
+    /// Latencies over the baseline's: lower is better.
+    Latency { p50: f64, p99: f64 },
+}
+
+/// Every case's figures.
+struct Results<'a>(Vec<(&'a Case, Figures)>);
+
+impl Results<'_> {
+    fn find(&self, workload: &str, contender: Contender, workers: usize) -> Option<Figures> {
+        self.0
+            .iter()
+            .find(|(c, _)| {
+                c.workload == workload && c.contender == contender && c.workers == workers
+            })
+            .map(|&(_, figures)| figures)
+    }
+
+    /// `figures`, of a case of `workload`, over `baseline`'s.
+    fn ratio(&self, workload: &str, figures: Figures, baseline: Baseline) -> Option<Ratio> {
+        let base = match baseline {
+            Baseline::Case(contender, workers) => self.find(workload, contender, workers)?,
+            Baseline::Ideal { job, workers } => Figures::Rate {
+                wall: Duration::ZERO,
+                per_second: workers as f64 / job.as_secs_f64(),
+            },
+        };
+        let over = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        match (figures, base) {
+            (Figures::Rate { per_second, .. }, Figures::Rate { per_second: b, .. }) => {
+                Some(Ratio::Rate(per_second / b))
+            }
+            (Figures::Latency { p50, p99 }, Figures::Latency { p50: b50, p99: b99 }) => {
+                Some(Ratio::Latency {
+                    p50: over(p50, b50),
+                    p99: over(p99, b99),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The table's ratio cell.
+    fn ratios(&self, case: &Case, figures: Figures) -> String {
+        let cell = |&baseline| {
+            let name = match baseline {
+                Baseline::Case(contender, workers)
+                    if (contender, workers) == (case.contender, case.workers) =>
+                {
+                    return Some("baseline".to_owned());
+                }
+                Baseline::Case(contender, _) => contender.id(),
+                Baseline::Ideal { .. } => "ideal",
+            };
+            Some(match self.ratio(case.workload, figures, baseline)? {
+                Ratio::Rate(r) => format!("{} {name}", times(r)),
+                Ratio::Latency { p50, p99 } => {
+                    format!("p50 {}, p99 {} {name}", times(p50), times(p99))
+                }
+            })
+        };
+        let cells: Vec<String> = case.baselines.iter().filter_map(cell).collect();
+        cells.join(", ")
+    }
+}
+
+/// A target from the issue: a wpool case's ratio to a baseline.
+struct Target {
+    workload: &'static str,
+    contender: Contender,
+    workers: usize,
+    baseline: Baseline,
+    /// The lowest throughput ratio, or the highest p50 latency ratio.
+    bound: f64,
+}
+
+const fn target(
+    workload: &'static str,
+    contender: Contender,
+    workers: usize,
+    baseline: Baseline,
+    bound: f64,
+) -> Target {
+    Target {
+        workload,
+        contender,
+        workers,
+        baseline,
+        bound,
+    }
+}
+
+const IDEAL_8: Baseline = Baseline::Ideal {
+    job: Duration::from_millis(1),
+    workers: 8,
+};
+
+/// The issue's targets.
+const TARGETS: [Target; 10] = [
+    target("W1", WpoolRun, 2, Baseline::Case(RayonParIter, 2), 1.0),
+    target("W1", WpoolRun, 8, Baseline::Case(RayonParIter, 8), 0.9),
+    target("W1", WpoolBoxed, 2, Baseline::Case(Threadpool, 2), 10.0),
+    target("W1", WpoolBoxed, 8, Baseline::Case(Threadpool, 8), 10.0),
+    target("W2", WpoolRun, 2, Baseline::Case(Sequential, 1), 1.9),
+    target("W3", WpoolRun, 2, Baseline::Case(Sequential, 1), 1.95),
+    target("W4", WpoolRun, 64, Baseline::Case(AtomicFloor, 64), 0.97),
+    target("W4", WpoolRun, 8, IDEAL_8, 0.9),
+    target("L1", WpoolSubmit, 2, Baseline::Case(MessagePool, 2), 1.1),
+    target("L1", WpoolSubmit, 8, Baseline::Case(MessagePool, 8), 1.1),
+];
+
+impl Target {
+    /// A line of the list under the table.
+    fn check(&self, results: &Results<'_>) -> Option<String> {
+        let figures = results.find(self.workload, self.contender, self.workers)?;
+        let (ratio, met, bound) = match results.ratio(self.workload, figures, self.baseline)? {
+            Ratio::Rate(r) => (r, r >= self.bound, format!("≥ {}", times(self.bound))),
+            Ratio::Latency { p50, .. } => (
+                p50,
+                p50 <= self.bound,
+                format!("p50 ≤ {}", times(self.bound)),
+            ),
+        };
+        let baseline = match self.baseline {
+            Baseline::Case(contender, workers) => format!("{} ({workers})", contender.id()),
+            Baseline::Ideal { .. } => "ideal".to_owned(),
+        };
+        Some(format!(
+            "- {} {} ({}) vs {baseline}: {} (target {bound}) {}",
+            self.workload,
+            self.contender.id(),
+            self.workers,
+            times(ratio),
+            if met { "met" } else { "**missed**" },
+        ))
+    }
+}
+
+/// A ratio, to two significant digits or more.
+fn times(ratio: f64) -> String {
+    match ratio {
+        r if r >= 10.0 => format!("{r:.1}×"),
+        r if r >= 0.1 => format!("{r:.2}×"),
+        r => format!("{r:.4}×"),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn per_second(rate: f64) -> String {
+    match rate {
+        r if r >= 1e6 => format!("{:.2} M", r / 1e6),
+        r if r >= 1e3 => format!("{:.1} k", r / 1e3),
+        r => format!("{r:.0}"),
+    }
+}
+
+fn duration(time: Duration) -> String {
+    match time.as_secs_f64() {
+        s if s >= 1.0 => format!("{s:.2} s"),
+        s if s >= 1e-3 => format!("{:.1} ms", s * 1e3),
+        s => format!("{:.1} µs", s * 1e6),
+    }
+}
+
+/// The machine and the date, for the top of the table.
+fn machine() -> String {
+    let cpus = thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown CPU", |(_, name)| name.trim());
+    let date = Command::new("date")
+        .arg("+%Y-%m-%d %H:%M %Z")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map_or_else(|| "unknown date".to_owned(), |d| d.trim().to_owned());
+    format!("nproc {cpus}, {model}, {date}")
+}
+
+fn main() {
+    let quick = std::env::args().skip(1).any(|arg| arg == "--quick");
+    let plan = if quick { Plan::QUICK } else { Plan::FULL };
+    let started = Instant::now();
+    println!("# wpool and its peers\n");
+    println!("Machine: {}.\n", machine());
+    let workloads = plan.workloads();
+    for workload in &workloads {
+        println!("- {} (`{}`): {}", workload.id, workload.name, workload.what);
+    }
+    println!(
+        "\nIn W1–W5 `start` + `submit` submits from one producer thread; in L1 it \
+         submits into a run started beforehand and reads the result with `next`. \
+         W1 gives contenders that send one message per job a tenth of the jobs."
+    );
+    let cases = Plan::cases(&workloads);
+    let pools = Pools::for_cases(&cases);
+    let mut samples = vec![Vec::new(); cases.len()];
+    for round in 1..=plan.rounds {
+        for (case, samples) in cases.iter().zip(&mut samples) {
+            samples.push(case.measure(&pools[&case.workers]));
+        }
+        eprintln!(
+            "round {round} of {} done after {:.1?}",
+            plan.rounds,
+            started.elapsed()
+        );
+    }
+    let results = Results(
+        cases
+            .iter()
+            .zip(&samples)
+            .map(|(case, samples)| (case, Figures::of(case, samples)))
+            .collect(),
+    );
+
+    println!("\n| workload | contender | workers | jobs | jobs/s | ratio | detail |");
+    println!("|---|---|---:|---:|---:|---|---|");
+    for &(case, figures) in &results.0 {
+        let (rate, detail) = match (figures, case.shape) {
+            (
+                Figures::Rate {
+                    wall,
+                    per_second: r,
+                },
+                Shape::Runs(size),
+            ) => {
+                let runs = (case.jobs / size) as u32;
+                (per_second(r), format!("{} a run", duration(wall / runs)))
+            }
+            (
+                Figures::Rate {
+                    wall,
+                    per_second: r,
+                },
+                _,
+            ) => (per_second(r), duration(wall)),
+            (Figures::Latency { p50, p99 }, _) => (
+                "–".to_owned(),
+                format!("p50 {}, p99 {}", duration(p50), duration(p99)),
+            ),
+        };
+        println!(
+            "| {} | {} | {} | {} | {rate} | {} | {detail} |",
+            case.workload,
+            case.contender.label(),
+            case.workers,
+            thousands(case.jobs),
+            results.ratios(case, figures),
+        );
+    }
+    println!(
+        "\nMedian of {} round(s). Ratios are throughput over the baseline's (higher is \
+         better), for L1 latency over the baseline's (lower is better). The issue's \
+         targets (workers in brackets):\n",
+        plan.rounds,
+    );
+    TARGETS
+        .iter()
+        .filter_map(|t| t.check(&results))
+        .for_each(|line| println!("{line}"));
+    println!("\nTotal time {:.1?}.", started.elapsed());
+}
