@@ -7,8 +7,10 @@
 //! small job. So the feeder sends *parcels* of jobs and each worker sends its
 //! results back in batches. A parcel is sized from the measured cost of a
 //! job to hold about [`PARCEL_WORK`] of work: trivial jobs travel thousands
-//! to a message, while jobs of a millisecond or more travel alone, so that
-//! one worker never sits on work that idle workers could have taken.
+//! to a message, while jobs of a millisecond or more travel alone. A worker
+//! works through a parcel in small chunks from its shelf, where idle
+//! workers can take from it (see [`shelf`](crate::shelf)), and sends the
+//! results of each chunk as one batch.
 //!
 //! Capacities are configured in jobs, not messages, and enforced by a
 //! [`Budget`](crate::budget::Budget), so memory stays bounded whatever the
