@@ -8,9 +8,9 @@
 //! results back in batches. A parcel is sized from the measured cost of a
 //! job to hold about [`PARCEL_WORK`] of work: trivial jobs travel thousands
 //! to a message, while jobs of a millisecond or more travel alone. A worker
-//! works through a parcel in small chunks from its shelf, where idle
-//! workers can take from it (see [`shelf`](crate::shelf)), and sends the
-//! results of each chunk as one batch.
+//! works through a parcel one job at a time from its shelf, where idle
+//! workers can take from it (see [`shelf`](crate::shelf)), and sends its
+//! results in batches of about 100 µs of work.
 //!
 //! Capacities are configured in jobs, not messages, and enforced by a
 //! [`Budget`](crate::budget::Budget), so memory stays bounded whatever the
@@ -105,9 +105,15 @@ impl JobCost {
     /// How many jobs make a parcel of about [`PARCEL_WORK`]; one until a
     /// measurement exists, so slow jobs never start out bunched together.
     pub(crate) fn parcel_size(&self, max_batch: usize) -> usize {
+        self.batch_size(PARCEL_WORK, max_batch)
+    }
+
+    /// How many jobs make about `work` of work, between 1 and `max_batch`;
+    /// one until a measurement exists.
+    pub(crate) fn batch_size(&self, work: Duration, max_batch: usize) -> usize {
         match self.nanos.load(Relaxed) {
             0 => 1,
-            nanos => ((PARCEL_WORK.as_nanos() as u64 / nanos) as usize).clamp(1, max_batch),
+            nanos => ((work.as_nanos() as u64 / nanos) as usize).clamp(1, max_batch),
         }
     }
 }

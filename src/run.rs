@@ -9,8 +9,9 @@
 //!
 //! 1. Input stops: the input is exhausted or the intake context ends
 //!    (shutdown or cancel), and the job queue's last sender is dropped.
-//! 2. Every worker is joined. Workers leave when the queue is drained and
-//!    disconnected, or at once on cancel, handing back the jobs they held.
+//! 2. Every worker is joined. Workers leave once the queue is closed and
+//!    no job is left on any shelf, or at once on cancel, handing back the
+//!    jobs they held.
 //! 3. Jobs still queued (only after a cancel) are moved to `unstarted`.
 //! 4. The results channel's last sender is dropped, then the done channel's.
 //!
@@ -53,8 +54,8 @@ pub(crate) struct Shared<A> {
     pub(crate) results_budget: Arc<Budget>,
     pub(crate) max_parcel: usize,
     pub(crate) max_results: usize,
-    /// Workers blocked waiting for a job; the feeder sends a partial parcel
-    /// early when some are.
+    /// Workers looking for work or asleep waiting for it; whoever adds work
+    /// where they would look nudges them.
     pub(crate) idle_workers: AtomicUsize,
     pub(crate) unstarted: Mutex<Vec<Job<A>>>,
     /// One per worker: the rest of the parcel it is working through.

@@ -8,9 +8,9 @@
 //! batched behind a slow job wait for it while other workers sit idle, and
 //! the jobs in a half-filled parcel wait for the input's next job, which
 //! for an input fed by a channel may be a long time. So a worker takes its
-//! parcel in small chunks from its shelf, a worker with nothing to do takes
-//! half of another's shelf or the feeder's open parcel, and a nudge wakes
-//! idle workers when either fills up.
+//! parcel one job at a time from its shelf, a worker with nothing to do
+//! takes half of another's shelf or the feeder's open parcel, and a nudge
+//! wakes idle workers when either fills up.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,15 +19,6 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use crate::Job;
-
-/// The most jobs a worker takes off its shelf at a time: the most that can
-/// wait behind one job that turns out slow. At 128 the extra lock per chunk
-/// costs a few percent on the most trivial jobs.
-const MAX_CHUNK: usize = 128;
-
-/// A shelf this short is worked through one job at a time, so that no job
-/// waits behind a slow one while another worker is free.
-const SHORT_SHELF: usize = 64;
 
 /// A worker's shelf, on a cache line of its own so that the owner's lock
 /// traffic does not disturb its neighbours.
@@ -56,16 +47,10 @@ impl<A> Shelf<A> {
         idle.load(Ordering::Relaxed) > 0
     }
 
-    /// Takes the next chunk for the owner, in order: one job at a time from
-    /// a short shelf, where a lock per job costs nothing that matters, and
-    /// an eighth of a long one, at most [`MAX_CHUNK`] jobs.
-    pub(crate) fn next_chunk(&self, chunk: &mut Vec<Job<A>>) {
-        let mut jobs = self.jobs.lock();
-        let take = match jobs.len() {
-            0..=SHORT_SHELF => jobs.len().min(1),
-            len => (len / 8).min(MAX_CHUNK),
-        };
-        chunk.extend(jobs.drain(..take));
+    /// Takes the owner's next job. One at a time, so that everything
+    /// behind the job a worker is running stays within other workers' reach.
+    pub(crate) fn next_job(&self) -> Option<Job<A>> {
+        self.jobs.lock().pop_front()
     }
 
     /// Takes the later half of another worker's shelf; `None` if it is

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
@@ -16,6 +16,11 @@ use crate::{Context, Job, JobResult, Outcome, ResultBatch, unwind};
 /// and the wake-up costs more than a short job: retrying a few times first
 /// is what keeps small jobs cheap.
 pub(crate) const SPINS: u32 = 10;
+
+/// About how much work a batch of results stands for: how long a result may
+/// wait for its batch-mates, and so how long at most it waits behind a job
+/// that turns out slow.
+const RESULT_WORK: Duration = Duration::from_micros(100);
 
 pub(crate) fn spin(step: u32) {
     if step < 6 {
@@ -41,10 +46,12 @@ pub(crate) fn work<A, T, E, F>(
     let slot = shared.stats.slot(index);
     let shelf = &shared.shelves[index];
     let mut outbox = Outbox::new(&shared, results);
-    let mut chunk = Vec::new();
     loop {
-        shelf.next_chunk(&mut chunk);
-        if chunk.is_empty() {
+        // One job at a time off the shelf: the rest stays where an idle
+        // worker can take it, should this job turn out slow.
+        let Some(job) = shelf.next_job() else {
+            // Nothing left here: deliver what is done before looking on.
+            outbox.flush();
             match find_work(index, &shared, &jobs) {
                 Some(found) => {
                     if shelf.stock(found, &shared.idle_workers) {
@@ -54,27 +61,17 @@ pub(crate) fn work<A, T, E, F>(
                 }
                 None => break,
             }
+        };
+        if shared.ctx.is_cancelled_relaxed() {
+            shared.give_back(std::iter::once(job).chain(shelf.clear()));
+            continue;
         }
-        let started = Instant::now();
-        let mut ran = 0;
-        let mut jobs_in_hand = chunk.drain(..);
-        while let Some(job) = jobs_in_hand.next() {
-            if shared.ctx.is_cancelled_relaxed() {
-                shared.give_back(std::iter::once(job).chain(jobs_in_hand.by_ref()));
-                shared.give_back(shelf.clear());
-                break;
-            }
-            outbox.push(execute(&shared.ctx, slot, f, job));
-            ran += 1;
-            if shared.ctx.is_cancelled_relaxed() {
-                // The job was running when the context ended.
-                shared.cut_short.store(true, Ordering::Relaxed);
-            }
+        outbox.job_starts();
+        outbox.push(execute(&shared.ctx, slot, f, job));
+        if shared.ctx.is_cancelled_relaxed() {
+            // The job was running when the context ended.
+            shared.cut_short.store(true, Ordering::Relaxed);
         }
-        drop(jobs_in_hand);
-        shared.cost.record(started.elapsed(), ran);
-        // Chunks are small, so results never wait long behind a slow job.
-        outbox.flush();
     }
 }
 
@@ -198,10 +195,19 @@ fn take_elsewhere<A>(index: usize, shared: &Shared<A>) -> Option<Vec<Job<A>>> {
 }
 
 /// A worker's results not yet sent, and the rules for sending them.
+///
+/// Results go out in batches of about [`RESULT_WORK`] worth of jobs (by
+/// their measured cost), when the batch is full, and whenever the worker
+/// runs out of jobs. The time a batch took to fill is also what measures
+/// the cost of a job, for the feeder's parcels and for the next batch.
 struct Outbox<'a, A, T, E> {
     shared: &'a Shared<A>,
     results: Sender<ResultBatch<T, E>>,
     batch: Vec<JobResult<T, E>>,
+    /// When the first job of this batch started.
+    started: Option<Instant>,
+    /// How many results make a batch, from the measured job cost.
+    target: usize,
 }
 
 impl<'a, A, T, E> Outbox<'a, A, T, E> {
@@ -210,12 +216,21 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
             shared,
             results,
             batch: Vec::new(),
+            started: None,
+            target: 1,
+        }
+    }
+
+    /// Notes that a job starts; the first one of a batch starts its clock.
+    fn job_starts(&mut self) {
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
         }
     }
 
     fn push(&mut self, result: JobResult<T, E>) {
         self.batch.push(result);
-        if self.batch.len() >= self.shared.max_results {
+        if self.batch.len() >= self.target {
             self.flush();
         }
     }
@@ -228,6 +243,13 @@ impl<'a, A, T, E> Outbox<'a, A, T, E> {
             return;
         }
         let size = self.batch.len();
+        if let Some(started) = self.started.take() {
+            self.shared.cost.record(started.elapsed(), size);
+        }
+        self.target = self
+            .shared
+            .cost
+            .batch_size(RESULT_WORK, self.shared.max_results);
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(size));
         let budget = &self.shared.results_budget;
         let credits = match budget.acquire(size, self.shared.ctx.done(), None) {

@@ -637,3 +637,62 @@ fn a_blocked_job_does_not_hold_up_the_jobs_behind_it() {
         assert_threads_gone("shold-");
     });
 }
+
+/// The same guarantee deep inside a large batch of trivial jobs, where
+/// parcels hold thousands of jobs: every job behind the blocked one still
+/// runs on the other worker while it blocks. Results are delivered in
+/// batches of about 100 µs of work, so the few the blocked worker finished
+/// just before the slow job wait for it; at most one batch.
+#[test]
+fn a_blocked_job_deep_in_a_large_batch_holds_up_nothing() {
+    const JOBS: u64 = 100_000;
+    const SLOW: u64 = 50_000;
+    watchdog(|| {
+        let pool = WorkerPool::builder()
+            .workers(2)
+            .thread_name("sdeep")
+            .build()
+            .unwrap();
+        let (gate_tx, gate_rx) = bounded::<()>(0);
+        let mut run = pool
+            .run(
+                &Context::background(),
+                (0..JOBS).map(|i| Job::new(i, i)),
+                move |_, i: u64| {
+                    if i == SLOW {
+                        // A hung call: it does not look at its context.
+                        let _ = gate_rx.recv();
+                    }
+                    Ok::<_, ()>(i)
+                },
+            )
+            .unwrap();
+        let gate_tx = gate_tx;
+        let mut delivered = 0;
+        let give_up = std::time::Instant::now() + PATIENCE;
+        // Every other job runs while the slow one blocks.
+        while run.counts().succeeded < JOBS - 1 {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "with job {SLOW} blocked, only {:?} ran",
+                run.counts()
+            );
+            if let Ok(result) = run.next_timeout(Duration::from_millis(1)) {
+                assert_ne!(id_of(result.id()), SLOW, "the blocked job returned");
+                delivered += 1;
+            }
+        }
+        while let Ok(result) = run.next_timeout(QUIET) {
+            assert_ne!(id_of(result.id()), SLOW, "the blocked job returned");
+            delivered += 1;
+        }
+        let waiting = JOBS - 1 - delivered;
+        assert!(
+            waiting <= wpool::DEFAULT_MAX_BATCH as u64,
+            "{waiting} finished results wait behind the blocked job"
+        );
+        drop(gate_tx);
+        assert_eq!(run.by_ref().count() as u64, waiting + 1);
+        assert_eq!(run.wait().counts.succeeded, JOBS);
+    });
+}
