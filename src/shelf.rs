@@ -35,8 +35,8 @@ impl<A> Shelf<A> {
     }
 
     /// Puts a received parcel on the owner's shelf. Returns whether to
-    /// nudge: other workers are idle, and there may be more for them here
-    /// or where this parcel came from.
+    /// nudge: other workers are idle, and there is more here than the job
+    /// the owner takes next.
     ///
     /// `idle` is read under the shelf's lock, which orders it against a
     /// worker that goes idle and then looks at this shelf: either that
@@ -44,7 +44,9 @@ impl<A> Shelf<A> {
     pub(crate) fn stock(&self, jobs: impl IntoIterator<Item = Job<A>>, idle: &AtomicUsize) -> bool {
         let mut shelf = self.jobs.lock();
         shelf.extend(jobs);
-        idle.load(Ordering::Relaxed) > 0
+        // The owner takes the first job itself; only the rest is worth
+        // waking anyone for.
+        shelf.len() > 1 && idle.load(Ordering::Relaxed) > 0
     }
 
     /// Takes the owner's next job. One at a time, so that everything
