@@ -16,8 +16,11 @@ use std::thread;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use crossbeam_channel::bounded;
 use wpool::{Context, Job, WorkerPool};
+
+#[path = "shared/hand_pool.rs"]
+mod hand_pool;
+use hand_pool::hand_pool;
 
 fn jobs() -> u64 {
     std::env::var("WPOOL_BENCH_JOBS")
@@ -34,32 +37,10 @@ fn sequential(n: u64) -> u64 {
     (0..n).map(|i| black_box(2 * i)).sum()
 }
 
-/// The seed's design, by hand: a feeder thread, one boxed closure per job,
-/// one message per job and per result, both channels of `capacity`.
+/// The seed's design by hand (see `shared/hand_pool.rs`), channels of
+/// `capacity`.
 fn hand_crossbeam(n: u64, workers: usize, capacity: usize) -> u64 {
-    type Task = Box<dyn FnOnce() -> u64 + Send>;
-    let (jobs_tx, jobs_rx) = bounded::<(u64, Task)>(capacity);
-    let (results_tx, results_rx) = bounded::<(u64, u64)>(capacity);
-    let feeder = thread::spawn(move || {
-        for i in 0..n {
-            jobs_tx.send((i, Box::new(move || 2 * i))).unwrap();
-        }
-    });
-    let workers: Vec<_> = (0..workers)
-        .map(|_| {
-            let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
-            thread::spawn(move || {
-                for (id, task) in jobs_rx {
-                    results_tx.send((id, task())).unwrap();
-                }
-            })
-        })
-        .collect();
-    drop(results_tx);
-    let sum = results_rx.iter().map(|(_, value)| value).sum();
-    feeder.join().unwrap();
-    workers.into_iter().for_each(|w| w.join().unwrap());
-    sum
+    hand_pool(|i| black_box(2 * i), n, workers, capacity)
 }
 
 fn threadpool_crate(n: u64, workers: usize) -> u64 {

@@ -31,9 +31,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, Sender, unbounded};
 use rayon::prelude::*;
 use wpool::{Context, Job, JobFn, Run, WorkerPool};
+
+#[path = "../benches/shared/hand_pool.rs"]
+mod hand_pool;
+use hand_pool::hand_pool;
 
 /// What a job does with its number `i`.
 #[derive(Clone, Copy, Debug)]
@@ -209,7 +213,7 @@ impl Contender {
         let ctx = Context::background();
         match self {
             Sequential => sum((0..n).map(|i| work.call(i))),
-            SeedPool => seed_pool(work, n, workers),
+            SeedPool => hand_pool(move |i| work.call(i), n, workers, workers),
             Threadpool => {
                 let (tx, rx) = unbounded();
                 for i in 0..n {
@@ -336,34 +340,6 @@ fn probe(gap: Duration, i: u64, job: impl FnOnce() -> u64) -> Duration {
     let time = start.elapsed();
     assert_eq!(value, 2 * i, "wrong result");
     time
-}
-
-/// The seed's pool, copied from `benches/throughput.rs` with channels of
-/// `workers`.
-fn seed_pool(work: Work, n: u64, workers: usize) -> u64 {
-    type Task = Box<dyn FnOnce() -> u64 + Send>;
-    let (jobs_tx, jobs_rx) = bounded::<(u64, Task)>(workers);
-    let (results_tx, results_rx) = bounded::<(u64, u64)>(workers);
-    let feeder = thread::spawn(move || {
-        for i in 0..n {
-            jobs_tx.send((i, Box::new(move || work.call(i)))).unwrap();
-        }
-    });
-    let workers: Vec<_> = (0..workers)
-        .map(|_| {
-            let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
-            thread::spawn(move || {
-                for (id, task) in jobs_rx {
-                    results_tx.send((id, task())).unwrap();
-                }
-            })
-        })
-        .collect();
-    drop(results_tx);
-    let total = sum(results_rx.iter().map(|(_, value)| value));
-    feeder.join().unwrap();
-    workers.into_iter().for_each(|w| w.join().unwrap());
-    total
 }
 
 /// L1's baseline: long-lived workers, one message per job and per result.
