@@ -2,7 +2,9 @@
 //! `examples/bench.rs` (included here as a module, so both measure the same
 //! code), one benchmark group per workload. W1 has 2,000,000 jobs (200,000
 //! for the contenders that send one message per job), a W5 iteration is one
-//! run of 16 jobs, and an L1 iteration is one job into an idle pool.
+//! run of 16 jobs, an L1 iteration is one job into an idle pool, and a C1
+//! iteration is one `cancel` and `wait` of a run whose threads all wait for
+//! room (starting the run and filling it are not timed).
 //!
 //! `cargo bench --bench peers`, or `cargo bench --bench peers -- --quick`
 //! for a shorter run; `cargo run --release --example bench` prints the same
@@ -49,13 +51,10 @@ fn workloads(c: &mut Criterion) {
             let pools = &pools[&case.workers];
             let id = BenchmarkId::new(case.contender.id(), case.workers);
             match case.shape {
-                Shape::Latency(gap) => {
+                Shape::Latency(_) | Shape::Cancel { .. } => {
                     group.throughput(Throughput::Elements(1));
                     group.bench_function(id, |b| {
-                        b.iter_custom(|tries| {
-                            let times = case.contender.latencies(pools, tries, gap);
-                            times.into_iter().sum()
-                        })
+                        b.iter_custom(|tries| case.latencies(pools, tries).into_iter().sum())
                     });
                 }
                 Shape::Batch(_) | Shape::Runs(_) => {

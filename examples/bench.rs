@@ -5,7 +5,12 @@
 //! ```text
 //! cargo run --release --example bench              # about two minutes on 2 cores
 //! cargo run --release --example bench -- --quick   # a few seconds
+//! cargo run --release --example bench -- --svg docs/peers.svg
 //! ```
+//!
+//! `--svg PATH` also draws the table's throughput figures (W1–W5) as an SVG
+//! bar chart, jobs/s on a log scale, one panel per workload (the code is in
+//! `bench/chart.rs`). It combines with `--quick`.
 //!
 //! The workloads (job `i` returns a value made from `i`, and every
 //! contender's results are summed and checked, so none can skip work):
@@ -18,6 +23,11 @@
 //!   from one atomic counter).
 //! - W5: many runs of 16 trivial jobs: what starting and joining a run costs.
 //! - L1: one job submitted into an idle pool, time to its result.
+//! - C1: `cancel` then `wait` on a run that cannot move: an endless input
+//!   of trivial jobs, nobody reading results, every worker waiting for room
+//!   in the full results channel and the feeder for room in the full queue.
+//!   Each try checks that the run stopped at once and that every job is
+//!   accounted for.
 //!
 //! Every round runs every case once, in turn, and the table reports the
 //! median of the rounds, so that a slow spell of a shared machine hits all
@@ -26,6 +36,7 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
@@ -33,11 +44,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use rayon::prelude::*;
-use wpool::{Context, Job, JobFn, Run, WorkerPool};
+use wpool::{Context, ContextError, Counts, Job, JobFn, Run, WorkerPool};
 
 #[path = "../benches/shared/hand_pool.rs"]
 mod hand_pool;
 use hand_pool::hand_pool;
+
+#[path = "bench/chart.rs"]
+mod chart;
 
 /// What a job does with its number `i`.
 #[derive(Clone, Copy, Debug)]
@@ -138,7 +152,8 @@ pub(crate) enum Contender {
     RayonSpawn,
     /// rayon's `par_iter().map().collect()` on a dedicated pool.
     RayonParIter,
-    /// wpool, a batch from an iterator with one shared function.
+    /// wpool, a batch from an iterator with one shared function (in C1,
+    /// an endless one).
     WpoolRun,
     /// wpool, a batch of boxed per-job closures.
     WpoolBoxed,
@@ -199,6 +214,11 @@ impl Contender {
             MessagePool => "message_pool",
             WpoolFresh => "wpool_fresh_run",
         }
+    }
+
+    /// Whether this is wpool, for the chart's colours.
+    fn is_wpool(self) -> bool {
+        matches!(self, WpoolRun | WpoolBoxed | WpoolSubmit | WpoolFresh)
     }
 
     /// Whether every job and every result is a message of its own: slow on
@@ -329,6 +349,83 @@ impl Contender {
             _ => panic!("no latency probe for {self:?}"),
         }
     }
+
+    /// C1: starts `tries` runs of `pools.workers` workers over an endless
+    /// input of trivial jobs, with room for `results` results and `queue`
+    /// queued jobs, and reads no result. Once every thread of a run waits
+    /// for room, times `cancel` and `wait`, and checks the summary.
+    pub(crate) fn cancellations(
+        self,
+        pools: &Pools,
+        tries: u64,
+        results: usize,
+        queue: usize,
+    ) -> Vec<Duration> {
+        assert_eq!(self, WpoolRun, "no cancellation probe for {self:?}");
+        let workers = pools.workers;
+        // One job and one result per message, so that the counts show when
+        // the run is stuck (see `blocked`).
+        let pool = WorkerPool::builder()
+            .workers(workers)
+            .results_capacity(results)
+            .queue_capacity(queue)
+            .max_batch(1)
+            .build()
+            .unwrap();
+        let ctx = Context::background();
+        (0..tries)
+            .map(|_| {
+                let endless = (0u64..).map(|i| Job::new(i, i));
+                let run = pool
+                    .run(&ctx, endless, |_, i| Ok::<_, ()>(Work::Double.call(i)))
+                    .unwrap();
+                let stuck = blocked(&run, results, workers, queue);
+                let start = Instant::now();
+                run.cancel();
+                let summary = run.wait();
+                let time = start.elapsed();
+                let counts = summary.counts;
+                assert_eq!(summary.cancelled_by, Some(ContextError::Cancelled));
+                assert_eq!(
+                    counts.finished() + counts.unstarted,
+                    counts.submitted,
+                    "a job went missing: {summary:?}"
+                );
+                assert_eq!(counts.unstarted, summary.unstarted.len() as u64);
+                assert_eq!(
+                    counts.finished(),
+                    stuck.finished(),
+                    "a job ran after the run was stuck: {summary:?}"
+                );
+                assert_eq!(counts.succeeded, summary.discarded, "{summary:?}");
+                assert!(counts.unstarted >= queue as u64, "{summary:?}");
+                time
+            })
+            .collect()
+    }
+}
+
+/// Waits until `run`, whose results nobody reads, can make no progress,
+/// and returns its counts then; panics after 10 s.
+///
+/// With batches of one, at most `results` results are in the channel and
+/// each worker holds at most one more, that it is waiting to deliver: so
+/// once `results + workers` jobs have finished, every worker waits for
+/// room. Once `queue` jobs are queued, the queue is full and the feeder
+/// waits for room too (at worst after queueing the job in its hands).
+fn blocked<A, T, E>(run: &Run<A, T, E>, results: usize, workers: usize, queue: usize) -> Counts {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let counts = run.counts();
+        if counts.finished() >= (results + workers) as u64 && counts.queued >= queue as u64 {
+            return counts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never blocked: {counts:?}"
+        );
+        thread::yield_now();
+    }
 }
 
 /// Lets the pool go idle for `gap`, then times `job`, which must return
@@ -427,6 +524,9 @@ pub(crate) enum Shape {
     Runs(u64),
     /// One job at a time into an idle pool, this long apart.
     Latency(Duration),
+    /// `cancel` and `wait` on a run whose workers wait for room for their
+    /// results, with room for this many results and queued jobs.
+    Cancel { results: usize, queue: usize },
 }
 
 /// A workload, and which contenders run it with which worker counts.
@@ -462,7 +562,7 @@ pub(crate) struct Case {
     pub(crate) shape: Shape,
     pub(crate) contender: Contender,
     pub(crate) workers: usize,
-    /// Jobs per measurement (for L1, tries).
+    /// Jobs per measurement (for L1 and C1, tries).
     pub(crate) jobs: u64,
     expected: u64,
     baselines: Vec<Baseline>,
@@ -484,15 +584,32 @@ impl Case {
             Shape::Runs(size) => {
                 sum((0..self.jobs / size).map(|_| self.contender.batch(pools, Work::Double, size)))
             }
-            Shape::Latency(gap) => {
-                return Sample::Latencies(self.contender.latencies(pools, self.jobs, gap));
+            Shape::Latency(_) | Shape::Cancel { .. } => {
+                return Sample::Latencies(self.latencies(pools, self.jobs));
             }
         };
         let wall = start.elapsed();
         assert_eq!(total, self.expected, "wrong sum: {self:?}");
         Sample::Wall(wall)
     }
+
+    /// Runs `tries` tries of a latency case (L1 or C1), each checked, and
+    /// returns the time each took.
+    pub(crate) fn latencies(&self, pools: &Pools, tries: u64) -> Vec<Duration> {
+        match self.shape {
+            Shape::Latency(gap) => self.contender.latencies(pools, tries, gap),
+            Shape::Cancel { results, queue } => {
+                self.contender.cancellations(pools, tries, results, queue)
+            }
+            Shape::Batch(_) | Shape::Runs(_) => panic!("{self:?} measures throughput"),
+        }
+    }
 }
+
+/// C1's room for results and for queued jobs: small, so that a run blocks
+/// soon after it starts.
+const CANCEL_RESULTS: usize = 64;
+const CANCEL_QUEUE: usize = 64;
 
 /// How many jobs each workload gets, and how many rounds.
 #[derive(Clone, Copy, Debug)]
@@ -503,6 +620,8 @@ pub(crate) struct Plan {
     pub(crate) sleep_jobs: u64,
     pub(crate) runs: u64,
     pub(crate) tries: u64,
+    /// C1's tries.
+    pub(crate) cancels: u64,
     pub(crate) rounds: usize,
 }
 
@@ -515,6 +634,7 @@ impl Plan {
         sleep_jobs: 2_000,
         runs: 2_000,
         tries: 1_000,
+        cancels: 100,
         rounds: 3,
     };
 
@@ -526,6 +646,7 @@ impl Plan {
         sleep_jobs: 200,
         runs: 50,
         tries: 50,
+        cancels: 20,
         rounds: 1,
     };
 
@@ -628,6 +749,26 @@ impl Plan {
                 contenders: &[MessagePool, WpoolSubmit, WpoolFresh],
                 baselines: |workers| vec![Baseline::Case(MessagePool, workers)],
             },
+            Workload {
+                id: "C1",
+                name: "cancel",
+                what: format!(
+                    "`cancel` then `wait`, every worker waiting on a full results \
+                     channel ({CANCEL_RESULTS} results, nobody reading) and the feeder \
+                     on a full queue ({CANCEL_QUEUE} jobs) of an endless input, {} tries",
+                    self.cancels
+                ),
+                shape: Shape::Cancel {
+                    results: CANCEL_RESULTS,
+                    queue: CANCEL_QUEUE,
+                },
+                jobs: self.cancels,
+                per_message_jobs: self.cancels,
+                workers: [2, 8],
+                solo: None,
+                contenders: &[WpoolRun],
+                baselines: |_| Vec::new(),
+            },
         ]
     }
 
@@ -671,7 +812,7 @@ impl Workload {
         match self.shape {
             Shape::Batch(work) => work.checksum(jobs),
             Shape::Runs(size) => (jobs / size).wrapping_mul(Work::Double.checksum(size)),
-            Shape::Latency(_) => 0,
+            Shape::Latency(_) | Shape::Cancel { .. } => 0,
         }
     }
 }
@@ -682,7 +823,11 @@ enum Figures {
     /// The median wall time of a measurement, and jobs per second from it.
     Rate { wall: Duration, per_second: f64 },
     /// Over every try of every round.
-    Latency { p50: Duration, p99: Duration },
+    Latency {
+        p50: Duration,
+        p99: Duration,
+        max: Duration,
+    },
 }
 
 impl Figures {
@@ -698,9 +843,10 @@ impl Figures {
         times.sort();
         let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
         match case.shape {
-            Shape::Latency(_) => Figures::Latency {
+            Shape::Latency(_) | Shape::Cancel { .. } => Figures::Latency {
                 p50: at(0.5),
                 p99: at(0.99),
+                max: at(1.0),
             },
             Shape::Batch(_) | Shape::Runs(_) => Figures::Rate {
                 wall: at(0.5),
@@ -746,12 +892,15 @@ impl Results<'_> {
             (Figures::Rate { per_second, .. }, Figures::Rate { per_second: b, .. }) => {
                 Some(Ratio::Rate(per_second / b))
             }
-            (Figures::Latency { p50, p99 }, Figures::Latency { p50: b50, p99: b99 }) => {
-                Some(Ratio::Latency {
-                    p50: over(p50, b50),
-                    p99: over(p99, b99),
-                })
-            }
+            (
+                Figures::Latency { p50, p99, .. },
+                Figures::Latency {
+                    p50: b50, p99: b99, ..
+                },
+            ) => Some(Ratio::Latency {
+                p50: over(p50, b50),
+                p99: over(p99, b99),
+            }),
             _ => None,
         }
     }
@@ -780,14 +929,23 @@ impl Results<'_> {
     }
 }
 
-/// A target from the issue: a wpool case's ratio to a baseline.
+/// A target from the issue: a wpool case's ratio to a baseline, or its
+/// p99 latency.
 struct Target {
     workload: &'static str,
     contender: Contender,
     workers: usize,
-    baseline: Baseline,
-    /// The lowest throughput ratio, or the highest p50 latency ratio.
-    bound: f64,
+    goal: Goal,
+}
+
+/// What a [`Target`] asks of its case.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// At least this throughput ratio to the baseline, or at most this p50
+    /// latency ratio.
+    Ratio(Baseline, f64),
+    /// A p99 latency under this.
+    P99Under(Duration),
 }
 
 const fn target(
@@ -801,8 +959,21 @@ const fn target(
         workload,
         contender,
         workers,
-        baseline,
-        bound,
+        goal: Goal::Ratio(baseline, bound),
+    }
+}
+
+const fn p99_under(
+    workload: &'static str,
+    contender: Contender,
+    workers: usize,
+    bound: Duration,
+) -> Target {
+    Target {
+        workload,
+        contender,
+        workers,
+        goal: Goal::P99Under(bound),
     }
 }
 
@@ -812,7 +983,7 @@ const IDEAL_8: Baseline = Baseline::Ideal {
 };
 
 /// The issue's targets.
-const TARGETS: [Target; 10] = [
+const TARGETS: [Target; 11] = [
     target("W1", WpoolRun, 2, Baseline::Case(RayonParIter, 2), 1.0),
     target("W1", WpoolRun, 8, Baseline::Case(RayonParIter, 8), 0.9),
     target("W1", WpoolBoxed, 2, Baseline::Case(Threadpool, 2), 10.0),
@@ -823,30 +994,47 @@ const TARGETS: [Target; 10] = [
     target("W4", WpoolRun, 8, IDEAL_8, 0.9),
     target("L1", WpoolSubmit, 2, Baseline::Case(MessagePool, 2), 1.1),
     target("L1", WpoolSubmit, 8, Baseline::Case(MessagePool, 8), 1.1),
+    p99_under("C1", WpoolRun, 8, Duration::from_millis(2)),
 ];
 
 impl Target {
     /// A line of the list under the table.
     fn check(&self, results: &Results<'_>) -> Option<String> {
         let figures = results.find(self.workload, self.contender, self.workers)?;
-        let (ratio, met, bound) = match results.ratio(self.workload, figures, self.baseline)? {
-            Ratio::Rate(r) => (r, r >= self.bound, format!("≥ {}", times(self.bound))),
-            Ratio::Latency { p50, .. } => (
-                p50,
-                p50 <= self.bound,
-                format!("p50 ≤ {}", times(self.bound)),
-            ),
-        };
-        let baseline = match self.baseline {
-            Baseline::Case(contender, workers) => format!("{} ({workers})", contender.id()),
-            Baseline::Ideal { .. } => "ideal".to_owned(),
+        let (versus, value, met, bound) = match self.goal {
+            Goal::Ratio(baseline, bound) => {
+                let (ratio, met, bound) = match results.ratio(self.workload, figures, baseline)? {
+                    Ratio::Rate(r) => (r, r >= bound, format!("≥ {}", times(bound))),
+                    Ratio::Latency { p50, .. } => {
+                        (p50, p50 <= bound, format!("p50 ≤ {}", times(bound)))
+                    }
+                };
+                let versus = match baseline {
+                    Baseline::Case(contender, workers) => {
+                        format!(" vs {} ({workers})", contender.id())
+                    }
+                    Baseline::Ideal { .. } => " vs ideal".to_owned(),
+                };
+                (versus, times(ratio), met, bound)
+            }
+            Goal::P99Under(bound) => {
+                let Figures::Latency { p99, .. } = figures else {
+                    return None;
+                };
+                let value = format!("p99 {}", duration(p99));
+                (
+                    String::new(),
+                    value,
+                    p99 < bound,
+                    format!("p99 < {}", duration(bound)),
+                )
+            }
         };
         Some(format!(
-            "- {} {} ({}) vs {baseline}: {} (target {bound}) {}",
+            "- {} {} ({}){versus}: {value} (target {bound}) {}",
             self.workload,
             self.contender.id(),
             self.workers,
-            times(ratio),
             if met { "met" } else { "**missed**" },
         ))
     }
@@ -907,12 +1095,105 @@ fn machine() -> String {
     format!("nproc {cpus}, {model}, {date}")
 }
 
+/// The command line: `[--quick] [--svg PATH]`.
+struct Options {
+    quick: bool,
+    svg: Option<PathBuf>,
+}
+
+impl Options {
+    /// Parses the command line, or exits with a usage message.
+    fn parse() -> Options {
+        let usage = |problem: String| -> ! {
+            eprintln!("{problem}\nusage: bench [--quick] [--svg PATH]");
+            std::process::exit(2)
+        };
+        let mut options = Options {
+            quick: false,
+            svg: None,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                "--svg" => match args.next() {
+                    Some(path) => options.svg = Some(path.into()),
+                    None => usage("--svg needs a path".to_owned()),
+                },
+                _ => usage(format!("unknown argument {arg:?}")),
+            }
+        }
+        options
+    }
+}
+
+/// Draws the throughput figures of `results` into an SVG file at `path`.
+fn write_chart(
+    path: &std::path::Path,
+    machine: &str,
+    rounds: usize,
+    workloads: &[Workload],
+    results: &Results<'_>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let bars: Vec<chart::Bar> = results
+        .0
+        .iter()
+        .filter_map(|&(case, figures)| match figures {
+            Figures::Rate { per_second, .. } => Some(chart::Bar {
+                workload: case.workload,
+                workers: case.workers,
+                contender: case.contender.label().replace(['*', '`'], ""),
+                ours: case.contender.is_wpool(),
+                per_second,
+            }),
+            Figures::Latency { .. } => None,
+        })
+        .collect();
+    let panels: Vec<chart::Panel> = workloads
+        .iter()
+        .filter(|workload| bars.iter().any(|bar| bar.workload == workload.id))
+        .map(|workload| chart::Panel {
+            id: workload.id,
+            caption: workload.what.replace('`', ""),
+        })
+        .collect();
+    let title = format!(
+        "wpool and its peers: jobs/s, log scale, higher is better (median of {rounds} round{})",
+        if rounds == 1 { "" } else { "s" }
+    );
+    let notes = [
+        "W1 gives contenders that send one message per job a tenth of the jobs.".to_owned(),
+        "Latencies (L1, C1) are in the table only.".to_owned(),
+    ];
+    chart::write_svg(
+        path,
+        &title,
+        &format!("Machine: {machine}"),
+        &panels,
+        &bars,
+        &notes,
+    )
+}
+
 fn main() {
-    let quick = std::env::args().skip(1).any(|arg| arg == "--quick");
-    let plan = if quick { Plan::QUICK } else { Plan::FULL };
+    let options = Options::parse();
+    let chart_dir = options.svg.as_ref().and_then(|path| path.parent());
+    if let Some(dir) = chart_dir.filter(|dir| !dir.as_os_str().is_empty()) {
+        // A bad path fails now rather than after the whole run.
+        if let Err(err) = std::fs::create_dir_all(dir) {
+            eprintln!("cannot create {}: {err}", dir.display());
+            std::process::exit(1);
+        }
+    }
+    let plan = if options.quick {
+        Plan::QUICK
+    } else {
+        Plan::FULL
+    };
     let started = Instant::now();
+    let machine = machine();
     println!("# wpool and its peers\n");
-    println!("Machine: {}.\n", machine());
+    println!("Machine: {machine}.\n");
     let workloads = plan.workloads();
     for workload in &workloads {
         println!("- {} (`{}`): {}", workload.id, workload.name, workload.what);
@@ -920,7 +1201,9 @@ fn main() {
     println!(
         "\nIn W1–W5 `start` + `submit` submits from one producer thread; in L1 it \
          submits into a run started beforehand and reads the result with `next`. \
-         W1 gives contenders that send one message per job a tenth of the jobs."
+         W1 gives contenders that send one message per job a tenth of the jobs. \
+         C1's pool sends every job and every result on its own (`max_batch(1)`), \
+         so that its counts show when the run is stuck."
     );
     let cases = Plan::cases(&workloads);
     let pools = Pools::for_cases(&cases);
@@ -964,24 +1247,33 @@ fn main() {
                 },
                 _,
             ) => (per_second(r), duration(wall)),
-            (Figures::Latency { p50, p99 }, _) => (
+            (Figures::Latency { p50, p99, max }, _) => (
                 "–".to_owned(),
-                format!("p50 {}, p99 {}", duration(p50), duration(p99)),
+                format!(
+                    "p50 {}, p99 {}, max {}",
+                    duration(p50),
+                    duration(p99),
+                    duration(max)
+                ),
             ),
         };
+        let ratios = match results.ratios(case, figures) {
+            cell if cell.is_empty() => "–".to_owned(),
+            cell => cell,
+        };
         println!(
-            "| {} | {} | {} | {} | {rate} | {} | {detail} |",
+            "| {} | {} | {} | {} | {rate} | {ratios} | {detail} |",
             case.workload,
             case.contender.label(),
             case.workers,
             thousands(case.jobs),
-            results.ratios(case, figures),
         );
     }
     println!(
         "\nMedian of {} round(s). Ratios are throughput over the baseline's (higher is \
-         better), for L1 latency over the baseline's (lower is better). The issue's \
-         targets (workers in brackets):\n",
+         better), for L1 latency over the baseline's (lower is better). L1's and C1's \
+         percentiles are over every try of every round. The issue's targets (workers \
+         in brackets):\n",
         plan.rounds,
     );
     TARGETS
@@ -989,4 +1281,13 @@ fn main() {
         .filter_map(|t| t.check(&results))
         .for_each(|line| println!("{line}"));
     println!("\nTotal time {:.1?}.", started.elapsed());
+    if let Some(path) = &options.svg {
+        match write_chart(path, &machine, plan.rounds, &workloads, &results) {
+            Ok(()) => eprintln!("chart written to {}", path.display()),
+            Err(err) => {
+                eprintln!("cannot write the chart to {}: {err}", path.display());
+                std::process::exit(1);
+            }
+        }
+    }
 }
