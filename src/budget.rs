@@ -55,9 +55,16 @@ impl Budget {
     /// still goes through when nothing else is in flight, so a capacity
     /// smaller than a batch (or zero) slows a run down but never stops it.
     pub(crate) fn try_acquire(&self, n: usize) -> bool {
+        self.try_acquire_within(n, self.capacity)
+    }
+
+    /// [`try_acquire`](Self::try_acquire) against a smaller cap than the
+    /// budget's own.
+    fn try_acquire_within(&self, n: usize, cap: usize) -> bool {
+        let cap = cap.min(self.capacity);
         self.used
             .fetch_update(SeqCst, SeqCst, |used| {
-                (used == 0 || used + n <= self.capacity).then_some(used + n)
+                (used == 0 || used + n <= cap).then_some(used + n)
             })
             .is_ok()
     }
@@ -70,8 +77,20 @@ impl Budget {
         stop: &Receiver<()>,
         deadline: Option<Instant>,
     ) -> Result<(), Refused> {
+        self.acquire_within(n, self.capacity, stop, deadline)
+    }
+
+    /// [`acquire`](Self::acquire), as if the budget were only `cap` (when
+    /// that is smaller): for a sender that must not run far ahead yet.
+    pub(crate) fn acquire_within(
+        &self,
+        n: usize,
+        cap: usize,
+        stop: &Receiver<()>,
+        deadline: Option<Instant>,
+    ) -> Result<(), Refused> {
         for step in 0..SPINS {
-            if self.try_acquire(n) {
+            if self.try_acquire_within(n, cap) {
                 return Ok(());
             }
             spin(step);
@@ -82,7 +101,7 @@ impl Budget {
             // and ends this generation.
             let woken = self.generation.lock().1.clone();
             self.waiters.fetch_add(1, SeqCst);
-            if self.try_acquire(n) {
+            if self.try_acquire_within(n, cap) {
                 self.waiters.fetch_sub(1, SeqCst);
                 return Ok(());
             }
@@ -101,7 +120,7 @@ impl Budget {
             if let Err(refused) = outcome {
                 // Room and the stop signal can arrive together; `select!`
                 // picks either, and room that is there should be used.
-                return if self.try_acquire(n) {
+                return if self.try_acquire_within(n, cap) {
                     Ok(())
                 } else {
                     Err(refused)

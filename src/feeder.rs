@@ -47,6 +47,9 @@ pub(crate) fn feed<A>(
     }
 }
 
+/// How many jobs the feeder queues before any job has been measured.
+const BLIND_QUEUE: usize = 4;
+
 struct Feeder<'a, A> {
     shared: &'a Shared<A>,
     jobs: &'a Sender<Parcel<A>>,
@@ -93,8 +96,20 @@ impl<A> Feeder<'_, A> {
             Err(jobs) => Parcel::Many(jobs),
         };
         let budget = &self.shared.queue_budget;
+        // Until a job has been measured, parcels hold one job each, and the
+        // feeder keeps only a few of them queued (`BLIND_QUEUE`, at least
+        // two per worker): a fast input would otherwise fill the whole
+        // queue with single-job parcels before the first job finishes, and
+        // the workers would take trivial jobs one message at a time for
+        // thousands of jobs. Slow jobs lose nothing: every worker still
+        // finds one waiting.
+        let cap = if self.shared.cost.is_measured() {
+            usize::MAX
+        } else {
+            BLIND_QUEUE.max(2 * self.shared.shelves.len())
+        };
         if budget
-            .acquire(size, self.shared.intake.done(), None)
+            .acquire_within(size, cap, self.shared.intake.done(), None)
             .is_err()
         {
             self.shared.give_back(parcel);

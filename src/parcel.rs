@@ -38,6 +38,14 @@ impl<A> Parcel<A> {
             Parcel::Many(jobs) => jobs.len(),
         }
     }
+
+    /// The parcel's jobs, without copying them out of a many-job parcel.
+    pub(crate) fn into_vec(self) -> Vec<Job<A>> {
+        match self {
+            Parcel::One(job) => vec![job],
+            Parcel::Many(jobs) => jobs,
+        }
+    }
 }
 
 impl<A> IntoIterator for Parcel<A> {
@@ -100,6 +108,11 @@ impl JobCost {
                 .max(1)
         };
         self.nanos.store(new, Relaxed);
+    }
+
+    /// Whether any job has been measured yet.
+    pub(crate) fn is_measured(&self) -> bool {
+        self.nanos.load(Relaxed) != 0
     }
 
     /// How many jobs make a parcel of about [`PARCEL_WORK`]; one until a

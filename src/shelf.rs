@@ -41,9 +41,14 @@ impl<A> Shelf<A> {
     /// `idle` is read under the shelf's lock, which orders it against a
     /// worker that goes idle and then looks at this shelf: either that
     /// worker sees these jobs, or this sees it idle.
-    pub(crate) fn stock(&self, jobs: impl IntoIterator<Item = Job<A>>, idle: &AtomicUsize) -> bool {
+    pub(crate) fn stock(&self, jobs: Vec<Job<A>>, idle: &AtomicUsize) -> bool {
         let mut shelf = self.jobs.lock();
-        shelf.extend(jobs);
+        if shelf.is_empty() {
+            // Takes over the parcel's buffer instead of copying every job.
+            *shelf = VecDeque::from(jobs);
+        } else {
+            shelf.extend(jobs);
+        }
         // The owner takes the first job itself; only the rest is worth
         // waking anyone for.
         shelf.len() > 1 && idle.load(Ordering::Relaxed) > 0
@@ -98,7 +103,9 @@ impl<A> OpenParcel<A> {
         let mut jobs = self.jobs.lock();
         jobs.push(job);
         if jobs.len() >= target {
-            Ok(std::mem::take(&mut *jobs))
+            // The next parcel gets room for all its jobs up front, so that
+            // filling it never reallocates.
+            Ok(std::mem::replace(&mut *jobs, Vec::with_capacity(target)))
         } else {
             Err(jobs.len() == 1 && idle.load(Ordering::Relaxed) > 0)
         }

@@ -114,7 +114,7 @@ fn find_work<A>(
         // Only the queue while spinning: the shelves and the open parcel are
         // behind locks that their owners take for every job or chunk.
         match jobs.try_recv() {
-            Ok(parcel) => return Some(shared.dequeued(parcel).into_iter().collect()),
+            Ok(parcel) => return Some(shared.dequeued(parcel).into_vec()),
             Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) => spin(step),
         }
@@ -147,6 +147,13 @@ fn wait_for_work<A>(
                 shared.end_search();
                 return None;
             }
+            if shared.stats.snapshot().queued == 0 {
+                // Every job left is running, and no more can come: nobody
+                // will need this worker's help. Leaving now spreads the
+                // threads' exits over the run's last jobs instead of
+                // piling them all up after the very last one.
+                return None;
+            }
             let nudged = crossbeam_channel::select! {
                 recv(shared.nudge.rx) -> _ => true,
                 recv(shared.search_over) -> _ => false,
@@ -173,7 +180,7 @@ fn wait_for_work<A>(
 /// Takes a parcel off the queue, or gives it back if the run was cancelled
 /// in the meantime.
 fn take_parcel<A>(shared: &Shared<A>, parcel: Parcel<A>) -> Option<Vec<Job<A>>> {
-    let found: Vec<_> = shared.dequeued(parcel).into_iter().collect();
+    let found = shared.dequeued(parcel).into_vec();
     if shared.ctx.is_cancelled_relaxed() {
         shared.give_back(found);
         return None;
