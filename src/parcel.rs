@@ -10,7 +10,7 @@
 //! to a message, while jobs of a millisecond or more travel alone. A worker
 //! works through a parcel one job at a time from its shelf, where idle
 //! workers can take from it (see [`shelf`](crate::shelf)), and sends its
-//! results in batches of about 100 µs of work.
+//! results in batches of about 1 ms of work.
 //!
 //! Capacities are configured in jobs, not messages, and enforced by a
 //! [`Budget`](crate::budget::Budget), so memory stays bounded whatever the

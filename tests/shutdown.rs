@@ -641,7 +641,7 @@ fn a_blocked_job_does_not_hold_up_the_jobs_behind_it() {
 /// The same guarantee deep inside a large batch of trivial jobs, where
 /// parcels hold thousands of jobs: every job behind the blocked one still
 /// runs on the other worker while it blocks. Results are delivered in
-/// batches of about 100 µs of work, so the few the blocked worker finished
+/// batches of about 1 ms of work, so the few the blocked worker finished
 /// just before the slow job wait for it; at most one batch.
 #[test]
 fn a_blocked_job_deep_in_a_large_batch_holds_up_nothing() {
