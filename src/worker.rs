@@ -49,13 +49,14 @@ pub(crate) fn work<A, T, E, F>(
     let slot = shared.stats.slot(index);
     let shelf = &shared.shelves[index];
     let mut outbox = Outbox::new(&shared, results);
+    let mut finder = Finder::new(index, &shared, &jobs);
     loop {
         // One job at a time off the shelf: the rest stays where an idle
         // worker can take it, should this job turn out slow.
         let Some(job) = shelf.next_job() else {
             // Nothing left here: deliver what is done before looking on.
             outbox.flush();
-            match find_work(index, &shared, &jobs) {
+            match finder.find_work() {
                 Some(found) => {
                     if shelf.stock(found, &shared.idle_workers) {
                         shared.nudge.send();
@@ -94,114 +95,157 @@ where
     JobResult::new(descriptor, outcome)
 }
 
-/// Finds jobs for an idle worker: from the queue, the feeder's open
-/// parcel, or another worker's shelf, spinning a little before it blocks.
-/// `None` once no job is left anywhere and none can come, or the run is
-/// cancelled.
-///
-/// A worker does not leave as soon as the queue is closed: another worker
-/// may still be working through a shelf, and a job on it may turn out slow.
-/// Workers that find nothing anywhere count themselves drained, and the
-/// last one to drain ends the search for all of them.
-fn find_work<A>(
+/// How often one worker may take the feeder's open parcel. The open parcel
+/// is there for an input that stalls: a worker that took it again each time
+/// it ran dry would, behind an input faster than the feeder can pack it,
+/// take a few jobs at a time and fight the feeder for the parcel's lock on
+/// nearly every job. Paced, a worker takes what a stalled input left within
+/// this long, and a busy feeder's parcels fill up and travel whole.
+const OPEN_PARCEL_PACE: Duration = Duration::from_micros(100);
+
+/// Where a worker looks for jobs once its shelf is empty.
+struct Finder<'a, A> {
     index: usize,
-    shared: &Shared<A>,
-    jobs: &Receiver<Parcel<A>>,
-) -> Option<Vec<Job<A>>> {
-    for step in 0..SPINS {
-        // Checked before taking jobs: taking a parcel frees queue capacity,
-        // which would let a waiting submitter into a cancelled run.
-        if shared.ctx.is_cancelled_relaxed() {
+    shared: &'a Shared<A>,
+    jobs: &'a Receiver<Parcel<A>>,
+    /// When this worker last took the feeder's open parcel.
+    open_parcel_taken: Option<Instant>,
+}
+
+impl<'a, A> Finder<'a, A> {
+    fn new(index: usize, shared: &'a Shared<A>, jobs: &'a Receiver<Parcel<A>>) -> Self {
+        Finder {
+            index,
+            shared,
+            jobs,
+            open_parcel_taken: None,
+        }
+    }
+
+    /// Finds jobs for an idle worker: from the queue, the feeder's open
+    /// parcel, or another worker's shelf, spinning a little before it
+    /// blocks. `None` once no job is left anywhere and none can come, or the
+    /// run is cancelled.
+    ///
+    /// A worker does not leave as soon as the queue is closed: another
+    /// worker may still be working through a shelf, and a job on it may turn
+    /// out slow. Workers that find nothing anywhere count themselves
+    /// drained, and the last one to drain ends the search for all of them.
+    fn find_work(&mut self) -> Option<Vec<Job<A>>> {
+        let shared = self.shared;
+        for step in 0..SPINS {
+            // Checked before taking jobs: taking a parcel frees queue
+            // capacity, which would let a waiting submitter into a cancelled
+            // run.
+            if shared.ctx.is_cancelled_relaxed() {
+                return None;
+            }
+            // Only the queue while spinning: the shelves and the open parcel
+            // are behind locks that their owners take for every job.
+            match self.jobs.try_recv() {
+                Ok(parcel) => return Some(shared.dequeued(parcel).into_vec()),
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => spin(step),
+            }
+        }
+        // Announced before every look, which takes each lock in turn:
+        // whoever adds work after a look sees an idle worker and nudges.
+        shared.idle_workers.fetch_add(1, Ordering::SeqCst);
+        let found = self.wait_for_work();
+        shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
+        found
+    }
+
+    fn wait_for_work(&mut self) -> Option<Vec<Job<A>>> {
+        let shared = self.shared;
+        loop {
+            let (found, look_again) = self.take_elsewhere();
+            if found.is_some() {
+                return found;
+            }
+            let closed = match self.jobs.try_recv() {
+                Ok(parcel) => return self.take_parcel(parcel),
+                Err(TryRecvError::Disconnected) => true,
+                Err(TryRecvError::Empty) => false,
+            };
+            if closed {
+                if shared.drained.fetch_add(1, Ordering::SeqCst) + 1 == shared.shelves.len() {
+                    // Nothing queued, nothing on any shelf, every worker idle.
+                    shared.end_search();
+                    return None;
+                }
+                if shared.stats.snapshot().queued == 0 {
+                    // Every job left is running, and no more can come:
+                    // nobody will need this worker's help. Leaving now
+                    // spreads the threads' exits over the run's last jobs
+                    // instead of piling them all up after the very last one.
+                    return None;
+                }
+                let nudged = crossbeam_channel::select! {
+                    recv(shared.nudge.rx) -> _ => true,
+                    recv(shared.search_over) -> _ => false,
+                    recv(shared.ctx.done()) -> _ => false,
+                };
+                if !nudged {
+                    return None;
+                }
+                shared.drained.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            let received = match look_again {
+                Some(at) => crossbeam_channel::select! {
+                    recv(self.jobs) -> parcel => parcel.ok(),
+                    recv(shared.nudge.rx) -> _ => None,
+                    recv(shared.ctx.done()) -> _ => return None,
+                    default(at.saturating_duration_since(Instant::now())) => None,
+                },
+                None => crossbeam_channel::select! {
+                    recv(self.jobs) -> parcel => parcel.ok(),
+                    recv(shared.nudge.rx) -> _ => None,
+                    recv(shared.ctx.done()) -> _ => return None,
+                },
+            };
+            if let Some(parcel) = received {
+                return self.take_parcel(parcel);
+            }
+        }
+    }
+
+    /// Takes a parcel off the queue, or gives it back if the run was
+    /// cancelled in the meantime.
+    fn take_parcel(&self, parcel: Parcel<A>) -> Option<Vec<Job<A>>> {
+        let found = self.shared.dequeued(parcel).into_vec();
+        if self.shared.ctx.is_cancelled_relaxed() {
+            self.shared.give_back(found);
             return None;
         }
-        // Only the queue while spinning: the shelves and the open parcel are
-        // behind locks that their owners take for every job or chunk.
-        match jobs.try_recv() {
-            Ok(parcel) => return Some(shared.dequeued(parcel).into_vec()),
-            Err(TryRecvError::Disconnected) => break,
-            Err(TryRecvError::Empty) => spin(step),
-        }
+        Some(found)
     }
-    // Announced before every look, which takes each lock in turn: whoever
-    // adds work after a look sees an idle worker and nudges.
-    shared.idle_workers.fetch_add(1, Ordering::SeqCst);
-    let found = wait_for_work(index, shared, jobs);
-    shared.idle_workers.fetch_sub(1, Ordering::SeqCst);
-    found
-}
 
-fn wait_for_work<A>(
-    index: usize,
-    shared: &Shared<A>,
-    jobs: &Receiver<Parcel<A>>,
-) -> Option<Vec<Job<A>>> {
-    loop {
-        if let Some(found) = take_elsewhere(index, shared) {
-            return Some(found);
+    /// Takes the feeder's open parcel or half of another worker's shelf.
+    /// Without jobs, says when to look at the open parcel again, if this
+    /// worker took it too recently to take it now.
+    fn take_elsewhere(&mut self) -> (Option<Vec<Job<A>>>, Option<Instant>) {
+        let shared = self.shared;
+        if shared.ctx.is_cancelled_relaxed() {
+            return (None, None);
         }
-        let closed = match jobs.try_recv() {
-            Ok(parcel) => return take_parcel(shared, parcel),
-            Err(TryRecvError::Disconnected) => true,
-            Err(TryRecvError::Empty) => false,
-        };
-        if closed {
-            if shared.drained.fetch_add(1, Ordering::SeqCst) + 1 == shared.shelves.len() {
-                // Nothing queued, nothing on any shelf, every worker idle.
-                shared.end_search();
-                return None;
-            }
-            if shared.stats.snapshot().queued == 0 {
-                // Every job left is running, and no more can come: nobody
-                // will need this worker's help. Leaving now spreads the
-                // threads' exits over the run's last jobs instead of
-                // piling them all up after the very last one.
-                return None;
-            }
-            let nudged = crossbeam_channel::select! {
-                recv(shared.nudge.rx) -> _ => true,
-                recv(shared.search_over) -> _ => false,
-                recv(shared.ctx.done()) -> _ => false,
-            };
-            if !nudged {
-                return None;
-            }
-            shared.drained.fetch_sub(1, Ordering::SeqCst);
-            continue;
+        let paced_until = self
+            .open_parcel_taken
+            .map(|taken| taken + OPEN_PARCEL_PACE)
+            .filter(|&until| Instant::now() < until);
+        if paced_until.is_none()
+            && let Some(jobs) = shared.open_parcel.take_some()
+        {
+            shared.stats.add_submitted(jobs.len() as u64);
+            self.open_parcel_taken = Some(Instant::now());
+            return (Some(jobs), None);
         }
-        crossbeam_channel::select! {
-            recv(jobs) -> parcel => {
-                if let Ok(parcel) = parcel {
-                    return take_parcel(shared, parcel);
-                }
-            },
-            recv(shared.nudge.rx) -> _ => {},
-            recv(shared.ctx.done()) -> _ => return None,
-        }
+        let others = shared.shelves.len();
+        let stolen = (1..others)
+            .find_map(|offset| shared.shelves[(self.index + offset) % others].steal_half());
+        (stolen, paced_until)
     }
-}
-
-/// Takes a parcel off the queue, or gives it back if the run was cancelled
-/// in the meantime.
-fn take_parcel<A>(shared: &Shared<A>, parcel: Parcel<A>) -> Option<Vec<Job<A>>> {
-    let found = shared.dequeued(parcel).into_vec();
-    if shared.ctx.is_cancelled_relaxed() {
-        shared.give_back(found);
-        return None;
-    }
-    Some(found)
-}
-
-/// Takes the feeder's open parcel or half of another worker's shelf.
-fn take_elsewhere<A>(index: usize, shared: &Shared<A>) -> Option<Vec<Job<A>>> {
-    if shared.ctx.is_cancelled_relaxed() {
-        return None;
-    }
-    if let Some(jobs) = shared.open_parcel.take_some() {
-        shared.stats.add_submitted(jobs.len() as u64);
-        return Some(jobs);
-    }
-    let others = shared.shelves.len();
-    (1..others).find_map(|offset| shared.shelves[(index + offset) % others].steal_half())
 }
 
 /// A worker's results not yet sent, and the rules for sending them.
