@@ -6,6 +6,7 @@
 //! cargo run --release --example bench              # about two minutes on 2 cores
 //! cargo run --release --example bench -- --quick   # a few seconds
 //! cargo run --release --example bench -- --svg docs/peers.svg
+//! cargo run --release --example bench -- --rounds 5   # steadier medians, ~2.5 minutes
 //! ```
 //!
 //! `--svg PATH` also draws the table's throughput figures (W1–W5) as an SVG
@@ -1099,23 +1100,30 @@ fn machine() -> String {
 struct Options {
     quick: bool,
     svg: Option<PathBuf>,
+    /// Overrides the plan's number of rounds.
+    rounds: Option<usize>,
 }
 
 impl Options {
     /// Parses the command line, or exits with a usage message.
     fn parse() -> Options {
         let usage = |problem: String| -> ! {
-            eprintln!("{problem}\nusage: bench [--quick] [--svg PATH]");
+            eprintln!("{problem}\nusage: bench [--quick] [--rounds N] [--svg PATH]");
             std::process::exit(2)
         };
         let mut options = Options {
             quick: false,
             svg: None,
+            rounds: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--rounds" => match args.next().and_then(|n| n.parse().ok()) {
+                    Some(rounds) if rounds > 0 => options.rounds = Some(rounds),
+                    _ => usage("--rounds needs a positive number".to_owned()),
+                },
                 "--svg" => match args.next() {
                     Some(path) => options.svg = Some(path.into()),
                     None => usage("--svg needs a path".to_owned()),
@@ -1185,11 +1193,12 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let plan = if options.quick {
+    let mut plan = if options.quick {
         Plan::QUICK
     } else {
         Plan::FULL
     };
+    plan.rounds = options.rounds.unwrap_or(plan.rounds);
     let started = Instant::now();
     let machine = machine();
     println!("# wpool and its peers\n");
