@@ -48,7 +48,7 @@ pub(crate) fn feed<A>(
 }
 
 /// How many jobs the feeder queues before any job has been measured.
-const BLIND_QUEUE: usize = 4;
+const BLIND_QUEUE: usize = 64;
 
 struct Feeder<'a, A> {
     shared: &'a Shared<A>,

@@ -445,7 +445,8 @@ impl Builder {
     /// always goes when the queue is empty, so with 0 (or a capacity smaller
     /// than a batch) one batch at a time waits: slow, never stuck. On top of
     /// the queue, each worker holds the rest of the batch it is working
-    /// through.
+    /// through. Until a first job has finished, and its cost is known, the
+    /// feeder queues at most 64 jobs (or two per worker, if that is more).
     ///
     /// # Examples
     ///

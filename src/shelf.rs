@@ -10,7 +10,11 @@
 //! for an input fed by a channel may be a long time. So a worker takes its
 //! parcel one job at a time from its shelf, a worker with nothing to do
 //! takes half of another's shelf or the feeder's open parcel, and a nudge
-//! wakes idle workers when either fills up.
+//! wakes idle workers when either fills up. A worker takes the open parcel
+//! at most once per 100 µs (see `worker::OPEN_PARCEL_PACE`) and, while it
+//! may not, waits with a timer instead of for nudges, so that a fast
+//! input's parcels fill up and a nudge always reaches a worker that will
+//! look.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,8 +107,8 @@ impl<A> OpenParcel<A> {
         let mut jobs = self.jobs.lock();
         jobs.push(job);
         if jobs.len() >= target {
-            // The next parcel gets room for all its jobs up front, so that
-            // filling it never reallocates.
+            // The next parcel gets room for about as many jobs up front, so
+            // that filling it seldom reallocates.
             Ok(std::mem::replace(&mut *jobs, Vec::with_capacity(target)))
         } else {
             Err(jobs.len() == 1 && idle.load(Ordering::Relaxed) > 0)
@@ -117,9 +121,26 @@ impl<A> OpenParcel<A> {
     }
 
     /// Takes the parcel for an idle worker; `None` if it is empty.
-    pub(crate) fn take_some(&self) -> Option<Vec<Job<A>>> {
-        let mut jobs = self.jobs.lock();
-        (!jobs.is_empty()).then(|| std::mem::take(&mut *jobs))
+    ///
+    /// `count` sees how many jobs were taken while the lock is still held:
+    /// the jobs are then in no queue and on no shelf, and a worker that
+    /// finds the queue closed must not see them missing from the counts
+    /// (it would leave, thinking nothing is left to start).
+    pub(crate) fn take_some(&self, count: impl FnOnce(usize)) -> Option<Vec<Job<A>>> {
+        let mut taken = {
+            let mut jobs = self.jobs.lock();
+            if jobs.is_empty() {
+                return None;
+            }
+            count(jobs.len());
+            std::mem::take(&mut *jobs)
+        };
+        // The parcel's buffer was sized for a full parcel; a few jobs taken
+        // from a stalled input need not carry it onto a shelf.
+        if taken.capacity() > 2 * taken.len() {
+            taken.shrink_to_fit();
+        }
+        Some(taken)
     }
 }
 
@@ -132,8 +153,9 @@ pub(crate) struct Nudge {
 
 impl Nudge {
     /// Room for one nudge per worker; a worker that finds work passes a
-    /// nudge on while others are idle (see `Shelf::stock`), so none of them
-    /// sleeps through work that is waiting.
+    /// nudge on while others are idle (see `Shelf::stock`), and a worker
+    /// that may not take the open parcel yet sleeps on a timer instead, so
+    /// none of them sleeps through work that is waiting.
     pub(crate) fn new(workers: usize) -> Nudge {
         let (tx, rx) = crossbeam_channel::bounded(workers.max(1));
         Nudge { tx, rx }

@@ -127,10 +127,11 @@ impl<'a, A> Finder<'a, A> {
     /// blocks. `None` once no job is left anywhere and none can come, or the
     /// run is cancelled.
     ///
-    /// A worker does not leave as soon as the queue is closed: another
-    /// worker may still be working through a shelf, and a job on it may turn
-    /// out slow. Workers that find nothing anywhere count themselves
-    /// drained, and the last one to drain ends the search for all of them.
+    /// A worker does not leave as soon as the queue is closed while jobs
+    /// wait to start: another worker may still be working through a shelf,
+    /// and a job on it may turn out slow. Workers that find nothing anywhere
+    /// count themselves drained, and the last one to drain ends the search
+    /// for all of them; once every job left is running, they leave at once.
     fn find_work(&mut self) -> Option<Vec<Job<A>>> {
         let shared = self.shared;
         for step in 0..SPINS {
@@ -170,7 +171,8 @@ impl<'a, A> Finder<'a, A> {
             };
             if closed {
                 if shared.drained.fetch_add(1, Ordering::SeqCst) + 1 == shared.shelves.len() {
-                    // Nothing queued, nothing on any shelf, every worker idle.
+                    // Nothing queued, nothing on any shelf, every worker
+                    // idle or gone.
                     shared.end_search();
                     return None;
                 }
@@ -193,9 +195,11 @@ impl<'a, A> Finder<'a, A> {
                 continue;
             }
             let received = match look_again {
+                // No nudges for a paced worker: it looks again by itself
+                // soon, and a nudge it swallowed would not reach a worker
+                // that may take the open parcel now.
                 Some(at) => crossbeam_channel::select! {
                     recv(self.jobs) -> parcel => parcel.ok(),
-                    recv(shared.nudge.rx) -> _ => None,
                     recv(shared.ctx.done()) -> _ => return None,
                     default(at.saturating_duration_since(Instant::now())) => None,
                 },
@@ -235,9 +239,10 @@ impl<'a, A> Finder<'a, A> {
             .map(|taken| taken + OPEN_PARCEL_PACE)
             .filter(|&until| Instant::now() < until);
         if paced_until.is_none()
-            && let Some(jobs) = shared.open_parcel.take_some()
+            && let Some(jobs) = shared
+                .open_parcel
+                .take_some(|taken| shared.stats.add_submitted(taken as u64))
         {
-            shared.stats.add_submitted(jobs.len() as u64);
             self.open_parcel_taken = Some(Instant::now());
             return (Some(jobs), None);
         }
