@@ -23,7 +23,8 @@
 //!   wall time and a channel-free floor (fresh threads taking job numbers
 //!   from one atomic counter).
 //! - W5: many runs of 16 trivial jobs: what starting and joining a run costs.
-//! - L1: one job submitted into an idle pool, time to its result.
+//! - L1: one job submitted into an idle pool, time to its result (after 50
+//!   untimed tries, so that new threads are not what it measures).
 //! - C1: `cancel` then `wait` on a run that cannot move: an endless input
 //!   of trivial jobs, nobody reading results, every worker waiting for room
 //!   in the full results channel and the feeder for room in the full queue.
@@ -312,19 +313,27 @@ impl Contender {
     pub(crate) fn latencies(self, pools: &Pools, tries: u64, gap: Duration) -> Vec<Duration> {
         let ctx = Context::background();
         let double = |_: &Context, i: u64| Ok::<_, ()>(2 * i);
+        // The first jobs a thread runs after it starts are slow on this
+        // machine (tens of microseconds, whatever the pool), and a `start`
+        // run has new threads while the message pool's are old: both get
+        // the same untimed warm-up, so that L1 measures idle pools, not new
+        // threads. A new run per job is `WpoolFresh`'s row.
+        let warm_up = L1_WARM_UP;
         match self {
-            MessagePool => (0..tries)
+            MessagePool => (0..warm_up + tries)
                 .map(|i| probe(gap, i, || pools.messages.call(i)))
+                .skip(warm_up as usize)
                 .collect(),
             WpoolSubmit => {
                 let (submitter, mut run) = pools.wpool.start(&ctx, double).unwrap();
-                let times = (0..tries)
+                let times = (0..warm_up + tries)
                     .map(|i| {
                         probe(gap, i, || {
                             submitter.submit(Job::new(i, i)).unwrap();
                             run.next().and_then(|r| r.into_value()).unwrap()
                         })
                     })
+                    .skip(warm_up as usize)
                     .collect();
                 drop(submitter);
                 run.wait();
@@ -428,6 +437,9 @@ fn blocked<A, T, E>(run: &Run<A, T, E>, results: usize, workers: usize, queue: u
         thread::yield_now();
     }
 }
+
+/// Untimed tries before L1's timed ones.
+const L1_WARM_UP: u64 = 50;
 
 /// Lets the pool go idle for `gap`, then times `job`, which must return
 /// `2 * i`.
@@ -741,7 +753,10 @@ impl Plan {
             Workload {
                 id: "L1",
                 name: "latency",
-                what: format!("latency of one job into an idle pool, {} tries", self.tries),
+                what: format!(
+                    "latency of one job into an idle pool, {} tries after {L1_WARM_UP} untimed ones",
+                    self.tries
+                ),
                 shape: Shape::Latency(Duration::from_micros(300)),
                 jobs: self.tries,
                 per_message_jobs: self.tries,
