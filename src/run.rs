@@ -782,6 +782,22 @@ impl<A, T, E> Iterator for Run<A, T, E> {
     fn next(&mut self) -> Option<JobResult<T, E>> {
         self.receive(None).ok()
     }
+
+    /// Folds every result, a whole batch at a time: `sum`, `count`,
+    /// `for_each` and the like skip the per-result bookkeeping of `next`.
+    /// Returns, like iteration by `next`, once the run has finished.
+    fn fold<B, G>(mut self, init: B, mut g: G) -> B
+    where
+        G: FnMut(B, JobResult<T, E>) -> B,
+    {
+        let mut acc = std::mem::take(&mut self.buffer).fold(init, &mut g);
+        while let Ok(batch) = self.results.recv() {
+            acc = batch.into_iter().fold(acc, &mut g);
+        }
+        // As in `receive`: the run counts as finished once `done` closes.
+        let _ = self.done.recv();
+        acc
+    }
 }
 
 impl<A, T, E> std::iter::FusedIterator for Run<A, T, E> {}

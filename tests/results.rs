@@ -343,6 +343,73 @@ fn the_iterator_is_fused() {
     });
 }
 
+#[test]
+fn folding_a_run_reads_every_result_once_and_ends_with_the_run() {
+    const JOBS: u64 = 10_000;
+    watchdog(|| {
+        let pool = WorkerPool::builder()
+            .workers(2)
+            .thread_name("rfold")
+            .build()
+            .unwrap();
+        let mut run = pool
+            .run(
+                &Context::background(),
+                (0..JOBS).map(|i| Job::new(i, i)),
+                |_, i: u64| Ok::<_, ()>(2 * i),
+            )
+            .unwrap();
+        // A few by `next` first, so that the fold starts in a half-read batch.
+        let mut seen = HashSet::new();
+        for result in run.by_ref().take(3) {
+            assert!(seen.insert(result.id().clone()));
+        }
+        // `fold` (behind `for_each`, `sum`, `count`) takes whole batches.
+        let seen = run.fold(seen, |mut seen, result| {
+            let i = result.id().as_u64().expect("numeric ids only");
+            assert!(seen.insert(result.id().clone()), "job {i} twice");
+            assert_eq!(result.into_value(), Some(2 * i));
+            seen
+        });
+        assert_eq!(seen.len() as u64, JOBS);
+        // The fold consumed the run, and dropping it joined every thread.
+        common::assert_threads_gone("rfold-");
+    });
+}
+
+#[test]
+fn a_fold_over_a_cancelled_run_returns() {
+    watchdog(|| {
+        let ctx = Context::with_cancel(&Context::background());
+        let pool = WorkerPool::new(2).unwrap();
+        let (started_tx, started_rx) = crossbeam_channel::unbounded();
+        let run = pool
+            .run(
+                &ctx,
+                (0..1_000u64).map(|i| Job::new(i, i)),
+                move |ctx, i: u64| {
+                    let _ = started_tx.send(i);
+                    let _ = ctx.done().recv();
+                    Err::<u64, _>(i)
+                },
+            )
+            .unwrap();
+        let canceller = std::thread::spawn(move || {
+            for _ in 0..2 {
+                started_rx.recv_timeout(SOON).expect("two jobs start");
+            }
+            ctx.cancel();
+        });
+        // Every job that started comes back cancelled; nothing blocks.
+        let cancelled = run.fold(0, |cancelled, result| {
+            assert!(result.outcome().is_cancelled(), "{result:?}");
+            cancelled + 1
+        });
+        assert!(cancelled >= 2, "{cancelled} results");
+        canceller.join().unwrap();
+    });
+}
+
 /// Reads a run the way `done()` is meant for: results while they come,
 /// then, once done is closed, the rest without blocking.
 fn read_until_done(workers: usize, jobs: u64, results_capacity: usize) {
