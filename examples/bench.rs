@@ -23,8 +23,9 @@
 //!   wall time and a channel-free floor (fresh threads taking job numbers
 //!   from one atomic counter).
 //! - W5: many runs of 16 trivial jobs: what starting and joining a run costs.
-//! - L1: one job submitted into an idle pool, time to its result (after 50
-//!   untimed tries, so that new threads are not what it measures).
+//! - L1: one job submitted into an idle pool, time to its result (after 25
+//!   untimed tries per worker, so that new threads are not what it
+//!   measures).
 //! - C1: `cancel` then `wait` on a run that cannot move: an endless input
 //!   of trivial jobs, nobody reading results, every worker waiting for room
 //!   in the full results channel and the feeder for room in the full queue.
@@ -317,8 +318,9 @@ impl Contender {
         // machine (tens of microseconds, whatever the pool), and a `start`
         // run has new threads while the message pool's are old: both get
         // the same untimed warm-up, so that L1 measures idle pools, not new
-        // threads. A new run per job is `WpoolFresh`'s row.
-        let warm_up = L1_WARM_UP;
+        // threads. The jobs go round the workers, so the warm-up grows with
+        // them. A new run per job is `WpoolFresh`'s row.
+        let warm_up = L1_WARM_UP * pools.workers as u64;
         match self {
             MessagePool => (0..warm_up + tries)
                 .map(|i| probe(gap, i, || pools.messages.call(i)))
@@ -438,8 +440,8 @@ fn blocked<A, T, E>(run: &Run<A, T, E>, results: usize, workers: usize, queue: u
     }
 }
 
-/// Untimed tries before L1's timed ones.
-const L1_WARM_UP: u64 = 50;
+/// Untimed tries before L1's timed ones, per worker.
+const L1_WARM_UP: u64 = 25;
 
 /// Lets the pool go idle for `gap`, then times `job`, which must return
 /// `2 * i`.
@@ -754,7 +756,7 @@ impl Plan {
                 id: "L1",
                 name: "latency",
                 what: format!(
-                    "latency of one job into an idle pool, {} tries after {L1_WARM_UP} untimed ones",
+                    "latency of one job into an idle pool, {} tries after {L1_WARM_UP} untimed ones per worker",
                     self.tries
                 ),
                 shape: Shape::Latency(Duration::from_micros(300)),
