@@ -539,9 +539,10 @@ impl Builder {
     /// Batches are sized from the measured cost of a job, so that trivial
     /// jobs travel thousands at a time and slow ones alone. When job costs
     /// vary a lot (a few large files among many small ones), a slow job
-    /// holds back the jobs batched behind it and the results its worker has
-    /// not sent yet; a small cap bounds that delay, at the price of more
-    /// channel traffic. `1` sends every job and every result on its own.
+    /// holds back the results its worker finished before it and has not
+    /// sent yet (the jobs behind it go to idle workers); a small cap bounds
+    /// that delay, at the price of more channel traffic. `1` sends every
+    /// job and every result on its own.
     ///
     /// # Examples
     ///
