@@ -152,11 +152,7 @@ fn a_deadline_passing_mid_run_cancels_it_with_deadline_exceeded() {
     const QUICK: u64 = 4;
     const JOBS: u64 = 100;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("cdead")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "cdead");
         let ctx = Context::with_timeout(&Context::background(), Duration::from_millis(200));
         let deadline = ctx.deadline().expect("a timeout sets a deadline");
         let (started_tx, started_rx) = unbounded();
@@ -224,11 +220,7 @@ fn a_deadline_passing_mid_run_cancels_it_with_deadline_exceeded() {
 fn cancelling_the_parent_context_ends_the_run() {
     const WORKERS: usize = 2;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(WORKERS)
-            .thread_name("cpar")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(WORKERS, "cpar");
         let parent = Context::with_cancel(&Context::background());
         let (started_tx, started_rx) = unbounded();
         let mut run = pool
@@ -284,11 +276,7 @@ fn cancelling_the_parent_context_ends_the_run() {
 #[test]
 fn a_job_that_checks_its_context_stops_early() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("cchk")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "cchk");
         let (started_tx, started_rx) = unbounded();
         let mut run = pool
             .run(
@@ -333,11 +321,7 @@ fn a_job_that_checks_its_context_stops_early() {
 #[test]
 fn cancelling_a_run_does_not_cancel_its_parent() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("cnop")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "cnop");
         let parent = Context::with_cancel(&Context::background());
         let run = pool
             .run(
@@ -481,11 +465,7 @@ fn cancel_then_read_the_rest_with_a_full_results_channel() {
 #[test]
 fn a_run_started_with_a_cancelled_context_runs_no_job() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("cpre")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "cpre");
         let ctx = Context::with_cancel(&Context::background());
         ctx.cancel();
         let (ran_tx, ran_rx) = unbounded();
@@ -531,11 +511,7 @@ fn a_run_started_with_a_cancelled_context_runs_no_job() {
 #[test]
 fn submitting_to_a_run_started_with_a_cancelled_context_gives_the_job_back() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("cpsub")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "cpsub");
         let ctx = Context::with_cancel(&Context::background());
         ctx.cancel();
         let (submitter, run) = pool.start(&ctx, |_, i: u64| Ok::<_, ()>(i)).unwrap();
@@ -561,11 +537,7 @@ fn submitting_to_a_run_started_with_a_cancelled_context_gives_the_job_back() {
 #[test]
 fn cancelled_by_reports_a_cancel_that_came_while_a_job_was_running() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("cby")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "cby");
         let (exhausted_tx, exhausted_rx) = unbounded();
         let (started_tx, started_rx) = unbounded();
         // One job; the input reports when the feeder has seen its end.

@@ -68,11 +68,7 @@ fn one_worker_delivers_results_in_input_order() {
 #[test]
 fn more_workers_than_jobs() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(16)
-            .thread_name("cfgmany")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(16, "cfgmany");
         let (started_tx, started_rx) = crossbeam_channel::unbounded();
         let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
         let job = move |ctx: &Context, i: u64| {
@@ -111,11 +107,7 @@ fn more_workers_than_jobs() {
 #[test]
 fn each_worker_is_its_own_named_thread() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(16)
-            .thread_name("cfgsixt")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(16, "cfgsixt");
         let (started_tx, started_rx) = crossbeam_channel::unbounded();
         let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
         let mut run = pool
@@ -291,11 +283,7 @@ fn results_capacity_holds_workers_back_until_the_reader_reads() {
 #[test]
 fn jobs_run_on_threads_with_the_configured_name() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(3)
-            .thread_name("cfgname")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(3, "cfgname");
         let input_thread = Arc::new(Mutex::new(None::<String>));
         let input = {
             let input_thread = input_thread.clone();

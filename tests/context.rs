@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{PATIENCE, QUIET, assert_threads_gone, watchdog};
 use crossbeam_channel::{RecvTimeoutError, TryRecvError, unbounded};
-use wpool::{Context, ContextError, Job, Outcome, WorkerPool};
+use wpool::{Context, ContextError, Job, Outcome};
 
 /// A timeout no test waits for.
 const LONG: Duration = Duration::from_secs(600);
@@ -313,11 +313,7 @@ fn a_context_is_send_sync_and_clone_and_clones_share_their_state() {
 #[test]
 fn a_job_is_given_the_runs_context() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("xjob")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "xjob");
         let parent = Context::with_timeout(&Context::background(), LONG);
         let (ctx_tx, ctx_rx) = unbounded();
         let mut run = pool
@@ -355,11 +351,7 @@ fn a_job_is_given_the_runs_context() {
 #[test]
 fn cancelling_the_jobs_context_cancels_the_run() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("xown")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "xown");
         let mut run = pool
             .run(
                 &Context::background(),

@@ -59,11 +59,7 @@ impl Drop for Grenade {
 fn a_panic_while_wait_drops_unread_results_leaves_no_thread_behind() {
     common::quiet_test_panics();
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("grenade")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "grenade");
         let run = pool
             .run(
                 &Context::background(),

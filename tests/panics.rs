@@ -179,11 +179,7 @@ fn a_panicking_job_does_not_end_the_run_or_lose_results() {
 fn the_worker_survives_its_panics() {
     watchdog(|| {
         quiet_test_panics();
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("pnkeep")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "pnkeep");
         let (submitter, mut run) = pool
             .start(&Context::background(), |_, i: u64| {
                 if i < 10 {

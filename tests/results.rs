@@ -347,11 +347,7 @@ fn the_iterator_is_fused() {
 fn folding_a_run_reads_every_result_once_and_ends_with_the_run() {
     const JOBS: u64 = 10_000;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("rfold")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "rfold");
         let mut run = pool
             .run(
                 &Context::background(),

@@ -240,11 +240,7 @@ fn shutdown_finishes_queued_jobs_and_stops_pulling_the_input() {
 fn shutdown_closes_submitters_and_jobs_accepted_before_it_succeed() {
     const JOBS: u64 = 6;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("ssub")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "ssub");
         let (started_tx, started_rx) = unbounded();
         let (gate_tx, gate_rx) = bounded::<()>(0);
         let (submitter, mut run) = pool
@@ -308,11 +304,7 @@ fn done_closes_only_after_every_worker_has_been_joined() {
     const WORKERS: usize = 3;
     const JOBS: u64 = 30;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(WORKERS)
-            .thread_name("sdone")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(WORKERS, "sdone");
         let drops = DropCounter::family();
         let fn_guard = DropCounter::new(0, &drops);
         let (gate_tx, gate_rx) = bounded::<()>(0);
@@ -368,11 +360,7 @@ fn done_closes_only_after_every_worker_has_been_joined() {
 #[test]
 fn wait_timeout_gives_the_run_back_while_a_job_ignores_its_context() {
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("swto")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "swto");
         let (started_tx, started_rx) = unbounded();
         let (gate_tx, gate_rx) = bounded::<()>(0);
         let run = pool
@@ -449,11 +437,7 @@ fn a_run_ends_once_every_submitter_is_dropped_and_the_queue_is_drained() {
     const PER_PRODUCER: u64 = 20;
     const BLOCKER: u64 = 1000;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(1)
-            .thread_name("sgone")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(1, "sgone");
         let (started_tx, started_rx) = unbounded();
         let (gate_tx, gate_rx) = bounded::<()>(0);
         let (submitter, mut run) = pool
@@ -524,11 +508,7 @@ const STALL: Duration = Duration::from_secs(1);
 fn jobs_taken_from_an_input_that_waits_run_before_its_next_job_arrives() {
     const BURST: u64 = 20;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("sidle")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "sidle");
         // Jobs arrive on a channel, like requests read from a socket.
         let (job_tx, job_rx) = unbounded::<u64>();
         let (pulled_tx, pulled_rx) = unbounded();
@@ -576,11 +556,7 @@ fn a_blocked_job_does_not_hold_up_the_jobs_behind_it() {
     const SLOW: u64 = 1000;
     const BEHIND: u64 = 10;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("shold")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "shold");
         let (job_tx, job_rx) = unbounded::<u64>();
         let (started_tx, started_rx) = unbounded();
         let (gate_tx, gate_rx) = bounded::<()>(0);
@@ -648,11 +624,7 @@ fn a_blocked_job_deep_in_a_large_batch_holds_up_nothing() {
     const JOBS: u64 = 100_000;
     const SLOW: u64 = 50_000;
     watchdog(|| {
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("sdeep")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "sdeep");
         let (gate_tx, gate_rx) = bounded::<()>(0);
         let mut run = pool
             .run(

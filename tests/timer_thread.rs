@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{threads_named, watchdog};
 use crossbeam_channel::RecvTimeoutError;
-use wpool::{Context, ContextError, Job, WorkerPool};
+use wpool::{Context, ContextError, Job};
 
 const TIMER: &str = "wpool-timer";
 /// How long the timer thread may take to start or to leave.
@@ -99,11 +99,7 @@ fn the_timer_thread_leaves_once_no_deadline_is_pending() {
 
         // A run under a timeout leaves no timer thread behind either.
         let ctx = Context::with_timeout(&Context::background(), Duration::from_millis(20));
-        let pool = WorkerPool::builder()
-            .workers(2)
-            .thread_name("tmr")
-            .build()
-            .unwrap();
+        let pool = common::named_pool(2, "tmr");
         let summary = pool
             .run(&ctx, (0..1000u64).map(|i| Job::new(i, i)), |ctx, _: u64| {
                 ctx.sleep(Duration::from_millis(5))

@@ -139,3 +139,13 @@ pub fn assert_threads_gone(prefix: &str) {
 pub fn id_of(id: &wpool::JobId) -> u64 {
     id.as_u64().expect("numeric job id")
 }
+
+/// A pool of `workers` threads named `name-0`, `name-1`, ..., so that a test
+/// can find them (see [`assert_threads_gone`]).
+pub fn named_pool(workers: usize, name: &str) -> wpool::WorkerPool {
+    wpool::WorkerPool::builder()
+        .workers(workers)
+        .thread_name(name)
+        .build()
+        .expect("a valid pool")
+}
