@@ -48,17 +48,29 @@ impl Error for ContextError {}
 /// assert_eq!(err, BuildError::ZeroWorkers);
 /// assert_eq!(err.to_string(), "a worker pool needs at least one worker");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BuildError {
     /// The pool was asked for zero workers.
     ZeroWorkers,
+    /// The thread name prefix holds a NUL byte, which no thread name may
+    /// hold.
+    ///
+    /// ```
+    /// use wpool::{BuildError, WorkerPool};
+    ///
+    /// let err = WorkerPool::builder().thread_name("bad\0name").build().unwrap_err();
+    /// assert_eq!(err, BuildError::NulInThreadName);
+    /// assert_eq!(err.to_string(), "a thread name cannot hold a NUL byte");
+    /// ```
+    NulInThreadName,
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::ZeroWorkers => f.write_str("a worker pool needs at least one worker"),
+            BuildError::NulInThreadName => f.write_str("a thread name cannot hold a NUL byte"),
         }
     }
 }

@@ -188,8 +188,9 @@ impl WorkerPool {
     /// # Errors
     ///
     /// [`StartError`] if the operating system refuses to start a thread. The
-    /// threads already started are stopped and joined first, and no job
-    /// has been taken from `jobs`.
+    /// threads already started are stopped and joined first, no job has
+    /// been taken from `jobs`, and `jobs` and `f` are dropped: keep what you
+    /// cannot make again (a `Vec` of jobs, say) until the run has started.
     ///
     /// # Examples
     ///
@@ -490,7 +491,8 @@ impl Builder {
 
     /// Sets the thread name prefix: workers are `{prefix}-0`, `{prefix}-1`,
     /// ..., and the supervisor (which also feeds batch runs) is
-    /// `{prefix}-supervisor`.
+    /// `{prefix}-supervisor`. A prefix with a NUL byte makes
+    /// [`build`](Builder::build) fail with [`BuildError::NulInThreadName`].
     ///
     /// # Examples
     ///
@@ -542,7 +544,7 @@ impl Builder {
     /// holds back the results its worker finished before it and has not
     /// sent yet (the jobs behind it go to idle workers); a small cap bounds
     /// that delay, at the price of more channel traffic. `1` sends every
-    /// job and every result on its own.
+    /// job and every result on its own; `0` counts as `1`.
     ///
     /// # Examples
     ///
@@ -564,7 +566,9 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// [`BuildError::ZeroWorkers`] if the pool would have no worker.
+    /// [`BuildError::ZeroWorkers`] if the pool would have no worker,
+    /// [`BuildError::NulInThreadName`] if the thread name prefix holds a NUL
+    /// byte (the threads could not be named).
     ///
     /// # Examples
     ///
@@ -576,6 +580,9 @@ impl Builder {
     pub fn build(self) -> Result<WorkerPool, BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);
+        }
+        if self.thread_name.contains('\0') {
+            return Err(BuildError::NulInThreadName);
         }
         Ok(WorkerPool {
             config: Arc::new(Config {

@@ -123,6 +123,11 @@ impl<A> Shared<A> {
 /// context makes the drop wait for it. So does an input iterator whose
 /// `next` is blocked (see [`WorkerPool::run`](crate::WorkerPool::run)).
 ///
+/// The jobs that never started and a panic of the input iterator are only
+/// reported by the [`Summary`] of [`wait`](Run::wait): iterate `&mut run`
+/// and then call `wait` when they matter. A `Run` consumed by value (`for
+/// result in run`, `run.count()`, `run.take(3)`) drops them with it.
+///
 /// # Examples
 ///
 /// ```

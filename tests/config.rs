@@ -34,6 +34,24 @@ fn zero_workers_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn a_thread_name_with_a_nul_byte_is_an_error_not_a_panic_at_run() {
+    let err = WorkerPool::builder()
+        .thread_name("no\0pe")
+        .build()
+        .unwrap_err();
+    assert_eq!(err, BuildError::NulInThreadName);
+    assert_eq!(err.to_string(), "a thread name cannot hold a NUL byte");
+    // Zero workers is reported first, and a later name fixes it.
+    let both = WorkerPool::builder().workers(0).thread_name("a\0").build();
+    assert_eq!(both.unwrap_err(), BuildError::ZeroWorkers);
+    let fixed = WorkerPool::builder()
+        .thread_name("a\0")
+        .thread_name("ok")
+        .build();
+    assert!(fixed.is_ok());
+}
+
+#[test]
 fn the_default_builder_has_at_least_one_worker() {
     let pool = Builder::default().build().unwrap();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
