@@ -335,8 +335,9 @@ where
         Launch::<A, T, E>::spawn_with(&self.config, name, f)
     }
 
-    /// Stops and joins the workers started so far; no job has been queued.
     /// Starts the supervisor, which runs `supervise` and then ends the run.
+    /// If it cannot start, stops and joins the workers; no job has been
+    /// queued.
     pub(crate) fn supervise(
         self,
         supervise: impl FnOnce(Closing<A, T, E>, Sender<Parcel<A>>) + Send + 'static,
@@ -355,7 +356,10 @@ where
         let slot = Arc::new(Mutex::new(Some((closing, jobs_tx))));
         let taken = slot.clone();
         let spawned = Launch::<A, T, E>::spawn_with(&config, name, move || {
-            if let Some((closing, jobs_tx)) = taken.lock().take() {
+            // Taken in a statement of its own: an `if let` on the lock would
+            // hold it for the whole run, user code included.
+            let state = taken.lock().take();
+            if let Some((closing, jobs_tx)) = state {
                 supervise(closing, jobs_tx);
             }
         });
@@ -666,7 +670,10 @@ impl<A, T, E> Run<A, T, E> {
     /// started with [`WorkerPool::start`](crate::WorkerPool::start) ends only
     /// once every [`Submitter`](crate::Submitter) is dropped (or on
     /// [`shutdown`](Run::shutdown) or [`cancel`](Run::cancel)): waiting
-    /// while holding one waits forever.
+    /// while holding one waits forever. So does waiting while holding
+    /// [`ResultBatch`]es taken from [`results`](Run::results) that fill the
+    /// results capacity: the workers wait for that room until the batches
+    /// are dropped.
     ///
     /// # Examples
     ///
