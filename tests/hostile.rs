@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{threads_named, watchdog};
+use common::watchdog;
 use wpool::{Context, Job, Outcome, Submitter, WorkerPool};
 
 #[test]
@@ -75,7 +75,7 @@ fn a_panic_while_wait_drops_unread_results_leaves_no_thread_behind() {
             outcome.is_err(),
             "the destructor's panic reaches the caller"
         );
-        assert_eq!(threads_named("grenade"), 0);
+        common::assert_threads_gone("grenade");
     });
 }
 

@@ -180,8 +180,10 @@ fn the_worker_survives_its_panics() {
     watchdog(|| {
         quiet_test_panics();
         let pool = common::named_pool(1, "pnkeep");
+        let (thread_tx, thread_rx) = crossbeam_channel::unbounded();
         let (submitter, mut run) = pool
-            .start(&Context::background(), |_, i: u64| {
+            .start(&Context::background(), move |_, i: u64| {
+                thread_tx.send(std::thread::current().id()).unwrap();
                 if i < 10 {
                     panic!("test panic {i}");
                 }
@@ -203,6 +205,10 @@ fn the_worker_survives_its_panics() {
         submitter.submit(Job::new(10u64, 10)).unwrap();
         let result = run.next_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(result.value(), Some(&10));
+        // One thread ran all eleven: none was replaced after a panic.
+        let threads: Vec<_> = thread_rx.try_iter().collect();
+        assert_eq!(threads.len(), 11);
+        assert!(threads.iter().all(|&id| id == threads[0]), "{threads:?}");
         drop(submitter);
         assert!(run.next().is_none());
         let summary = run.wait();

@@ -395,14 +395,17 @@ fn a_fold_over_a_cancelled_run_returns() {
                 started_rx.recv_timeout(SOON).expect("two jobs start");
             }
             ctx.cancel();
+            started_rx
         });
-        // Every job that started comes back cancelled; nothing blocks.
+        // The two running jobs come back cancelled, no other job starts, and
+        // the fold returns.
         let cancelled = run.fold(0, |cancelled, result| {
             assert!(result.outcome().is_cancelled(), "{result:?}");
             cancelled + 1
         });
-        assert!(cancelled >= 2, "{cancelled} results");
-        canceller.join().unwrap();
+        assert_eq!(cancelled, 2);
+        let started_rx = canceller.join().unwrap();
+        assert_eq!(started_rx.try_iter().count(), 0, "a job started after the cancel");
     });
 }
 

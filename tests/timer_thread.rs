@@ -107,7 +107,7 @@ fn the_timer_thread_leaves_once_no_deadline_is_pending() {
             .unwrap()
             .wait();
         assert_eq!(summary.cancelled_by, Some(ContextError::DeadlineExceeded));
-        assert_eq!(threads_named("tmr-"), 0);
+        common::assert_threads_gone("tmr-");
         drop(ctx);
         await_timer_threads(0, "a run under a timeout");
     });
