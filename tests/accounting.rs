@@ -320,10 +320,7 @@ fn live_counts_follow_a_blocked_worker() {
         let (submitter, mut run) = pool
             .start(&Context::background(), move |ctx, i: u64| {
                 let _ = started_tx.send(i);
-                crossbeam_channel::select! {
-                    recv(gate_rx) -> _ => {}
-                    recv(ctx.done()) -> _ => {}
-                }
+                common::wait_at_gate(ctx, &gate_rx);
                 Ok::<_, ()>(i)
             })
             .unwrap();

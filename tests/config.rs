@@ -91,10 +91,7 @@ fn more_workers_than_jobs() {
         let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
         let job = move |ctx: &Context, i: u64| {
             let _ = started_tx.send(i);
-            crossbeam_channel::select! {
-                recv(gate_rx) -> _ => {}
-                recv(ctx.done()) -> _ => {}
-            }
+            common::wait_at_gate(ctx, &gate_rx);
             Ok::<_, ()>(i * 10)
         };
 
@@ -135,10 +132,7 @@ fn each_worker_is_its_own_named_thread() {
                 move |ctx, i: u64| {
                     let name = std::thread::current().name().unwrap_or("").to_owned();
                     let _ = started_tx.send(name);
-                    crossbeam_channel::select! {
-                        recv(gate_rx) -> _ => {}
-                        recv(ctx.done()) -> _ => {}
-                    }
+                    common::wait_at_gate(ctx, &gate_rx);
                     Ok::<_, ()>(i)
                 },
             )
@@ -295,7 +289,10 @@ fn results_capacity_holds_workers_back_until_the_reader_reads() {
         // Two results in the channel, and one more the worker holds while it
         // waits for room.
         let finished = run.counts().succeeded;
-        assert!(finished <= 3, "{finished} jobs finished past a capacity of 2");
+        assert!(
+            finished <= 3,
+            "{finished} jobs finished past a capacity of 2"
+        );
         assert_eq!(run.by_ref().count(), 10);
         assert!(run.done().recv_timeout(SOON).is_err());
     });
@@ -452,10 +449,7 @@ fn the_pool_is_shared_by_concurrent_runs() {
                 (0..2u64).map(|i| Job::new(i, i)),
                 move |ctx, i: u64| {
                     let _ = started_tx.send(i);
-                    crossbeam_channel::select! {
-                        recv(gate_rx) -> _ => {}
-                        recv(ctx.done()) -> _ => {}
-                    }
+                    common::wait_at_gate(ctx, &gate_rx);
                     Ok::<_, ()>(i)
                 },
             )

@@ -30,10 +30,7 @@ fn gated_run(jobs: u64) -> (Run<u64, u64, ContextError>, Sender<()>, Receiver<u6
             (0..jobs).map(|i| Job::new(i, i)),
             move |ctx, i: u64| {
                 let _ = started_tx.send(i);
-                crossbeam_channel::select! {
-                    recv(gate_rx) -> _ => {}
-                    recv(ctx.done()) -> _ => {}
-                }
+                common::wait_at_gate(ctx, &gate_rx);
                 ctx.check()?;
                 Ok(i)
             },
@@ -405,7 +402,11 @@ fn a_fold_over_a_cancelled_run_returns() {
         });
         assert_eq!(cancelled, 2);
         let started_rx = canceller.join().unwrap();
-        assert_eq!(started_rx.try_iter().count(), 0, "a job started after the cancel");
+        assert_eq!(
+            started_rx.try_iter().count(),
+            0,
+            "a job started after the cancel"
+        );
     });
 }
 

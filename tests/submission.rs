@@ -86,10 +86,7 @@ fn blocked_run(queue_capacity: usize) -> Blocked {
     let (submitter, run) = pool
         .start(&Context::background(), move |ctx, args: String| {
             let _ = started_tx.send(args.clone());
-            crossbeam_channel::select! {
-                recv(gate_rx) -> _ => {}
-                recv(ctx.done()) -> _ => {}
-            }
+            common::wait_at_gate(ctx, &gate_rx);
             ctx.check()?;
             Ok(args)
         })

@@ -149,3 +149,13 @@ pub fn named_pool(workers: usize, name: &str) -> wpool::WorkerPool {
         .build()
         .expect("a valid pool")
 }
+
+/// Blocks a job until the test sends on or drops `gate`, or the run is
+/// cancelled, so that a failed assertion, which drops the run, never leaves
+/// it hanging.
+pub fn wait_at_gate(ctx: &wpool::Context, gate: &crossbeam_channel::Receiver<()>) {
+    crossbeam_channel::select! {
+        recv(gate) -> _ => {}
+        recv(ctx.done()) -> _ => {}
+    }
+}
