@@ -426,6 +426,23 @@ fn cancel_and_wait_with_a_full_results_channel_and_no_reader() {
 }
 
 #[test]
+fn after_a_cancel_workers_deliver_past_a_full_results_channel() {
+    watchdog(|| {
+        let (mut run, _ran_rx, ran) = run_with_a_full_results_channel("cfpast");
+        assert!(run.cancel());
+        // Nobody reads, yet the run ends: the workers that waited for room
+        // deliver their last results without it, and `done` closes.
+        assert_eq!(
+            run.done().recv_timeout(PATIENCE),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected),
+            "a worker still waits for room after the cancel"
+        );
+        assert_eq!((&mut run).count(), ran);
+        assert_threads_gone("cfpast-");
+    });
+}
+
+#[test]
 fn cancel_then_read_the_rest_with_a_full_results_channel() {
     watchdog(|| {
         let (mut run, ran_rx, ran) = run_with_a_full_results_channel("cfrd");
