@@ -157,9 +157,33 @@ impl fmt::Debug for JobId {
 /// meta.insert("tenant", "globex");
 /// assert_eq!(meta.get("tenant"), Some("globex"));
 /// assert_eq!(meta.len(), 1);
+///
+/// // Like a map, equality ignores the order the keys were inserted in.
+/// let a: Metadata = [("tenant", "acme"), ("region", "eu")].into_iter().collect();
+/// let b: Metadata = [("region", "eu"), ("tenant", "acme")].into_iter().collect();
+/// assert_eq!(a, b);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default)]
 pub struct Metadata(Vec<(Cow<'static, str>, String)>);
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Metadata) -> bool {
+        // Keys are unique (`insert` replaces), so equal lengths and every
+        // pair found in the other make the same map.
+        self.0.len() == other.0.len() && self.0.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl Eq for Metadata {}
+
+impl std::hash::Hash for Metadata {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // In key order, so that equal metadata hash alike.
+        let mut pairs: Vec<_> = self.0.iter().collect();
+        pairs.sort_unstable();
+        pairs.hash(state);
+    }
+}
 
 impl Metadata {
     /// Returns empty metadata.
@@ -515,7 +539,9 @@ pub struct Job<A> {
 pub type JobFn<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
 
 impl<A> Job<A> {
-    /// Returns a job with a fresh descriptor carrying `id`.
+    /// Returns a job with a fresh descriptor carrying `id`: a string or an
+    /// unsigned integer. A numeric id needs its type spelled out (`7u64`,
+    /// or a typed variable), since a bare literal could be any of them.
     ///
     /// # Examples
     ///
@@ -525,6 +551,9 @@ impl<A> Job<A> {
     /// let job = Job::new("cat.png", (64u32, 64u32));
     /// assert_eq!(job.id().as_str(), Some("cat.png"));
     /// assert_eq!(job.args(), &(64, 64));
+    ///
+    /// let numbered = Job::new(7u64, ());
+    /// assert_eq!(numbered.id().as_u64(), Some(7));
     /// ```
     pub fn new(id: impl Into<JobId>, args: A) -> Job<A> {
         Job {

@@ -174,15 +174,21 @@ impl<A> Submitter<A> {
     /// use wpool::{Context, Job, WorkerPool};
     ///
     /// let pool = WorkerPool::builder().workers(1).queue_capacity(1).build().unwrap();
-    /// let (submitter, run) = pool.start(&Context::background(), |ctx, ()| ctx.check()).unwrap();
-    /// // The worker takes at most one job; the queue holds one more.
-    /// let mut refused = None;
-    /// for i in 0..10u64 {
-    ///     if let Err(err) = submitter.try_submit(Job::new(i, ())) {
-    ///         refused = Some(err);
-    ///         break;
-    ///     }
-    /// }
+    /// let (started_tx, started) = crossbeam_channel::unbounded();
+    /// let (submitter, run) = pool
+    ///     .start(&Context::background(), move |ctx, ()| {
+    ///         started_tx.send(()).unwrap();
+    ///         let _ = ctx.done().recv(); // busy until the run is cancelled
+    ///         ctx.check()
+    ///     })
+    ///     .unwrap();
+    /// submitter.try_submit(Job::new(1u64, ())).unwrap();
+    /// started.recv().unwrap(); // the worker holds job 1
+    /// submitter.try_submit(Job::new(2u64, ())).unwrap(); // the queue holds job 2
+    /// let err = submitter.try_submit(Job::new(3u64, ())).unwrap_err();
+    /// assert!(err.is_full());
+    /// assert_eq!(err.into_inner().id().as_u64(), Some(3)); // the job comes back
+    /// run.cancel();
     /// # drop(run);
     /// ```
     pub fn try_submit(&self, job: Job<A>) -> Result<(), TrySubmitError<Job<A>>> {
