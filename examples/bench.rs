@@ -7,7 +7,15 @@
 //! cargo run --release --example bench -- --quick   # a few seconds
 //! cargo run --release --example bench -- --svg docs/peers.svg
 //! cargo run --release --example bench -- --rounds 5   # steadier medians, ~2.5 minutes
+//! cargo run --release --example bench -- --only W1,W2,W5   # those workloads only
+//! cargo run --release --example bench -- --only W1,wpool_submit_8   # one contender
 //! ```
+//!
+//! `--only LIST` keeps the workloads (`W1`, …, `C1`) and the contenders
+//! (their criterion ids: `threadpool`, `wpool_submit`, `wpool_submit_8`, …)
+//! in the comma-separated list; naming no workload keeps them all, naming
+//! no contender keeps them all. The cases a kept case's ratios compare it
+//! with are kept too.
 //!
 //! `--svg PATH` also draws the table's throughput figures (W1–W5) as an SVG
 //! bar chart, jobs/s on a log scale, one panel per workload (the code is in
@@ -19,6 +27,9 @@
 //! - W1: trivial jobs, job `i` returns `2 * i`.
 //! - W2: jobs of about 1 µs of integer arithmetic, W3: of about 50 µs (the
 //!   number of rounds is calibrated at startup against the sequential loop).
+//!   W1 and W2 also submit from 8 threads at once, to wpool (clones of one
+//!   `Submitter`) and to `threadpool` (clones of the pool), each thread
+//!   with an eighth of the jobs; those rows compare with each other.
 //! - W4: jobs that each sleep 1 ms, with 8 and 64 workers, beside the ideal
 //!   wall time and a channel-free floor (fresh threads taking job numbers
 //!   from one atomic counter).
@@ -129,6 +140,15 @@ fn rounds_for(target: Duration, took: Duration, rounds: u32) -> u32 {
     scaled.round().clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
+/// The producer threads of the contenders that submit from many.
+const SUBMITTERS: u64 = 8;
+
+/// Jobs `0..n` in [`SUBMITTERS`] contiguous shares whose sizes differ by
+/// at most one.
+fn shares(n: u64) -> impl Iterator<Item = std::ops::Range<u64>> {
+    (0..SUBMITTERS).map(move |k| k * n / SUBMITTERS..(k + 1) * n / SUBMITTERS)
+}
+
 fn sum(values: impl IntoIterator<Item = u64>) -> u64 {
     values.into_iter().fold(0, u64::wrapping_add)
 }
@@ -162,6 +182,13 @@ pub(crate) enum Contender {
     WpoolBoxed,
     /// wpool, continuous submission from one producer thread.
     WpoolSubmit,
+    /// wpool, continuous submission from [`SUBMITTERS`] producer threads,
+    /// each with a clone of the `Submitter` and an equal share of the jobs.
+    WpoolSubmitMany,
+    /// `Threadpool` with `execute` from [`SUBMITTERS`] threads, each with a
+    /// clone of the pool and an equal share of the jobs: `WpoolSubmitMany`'s
+    /// like-for-like peer.
+    ThreadpoolMany,
     /// W4's floor: fresh threads taking job numbers from an atomic counter.
     AtomicFloor,
     /// L1's baseline: long-lived workers, one crossbeam message per job and
@@ -174,6 +201,23 @@ pub(crate) enum Contender {
 use Contender::*;
 
 impl Contender {
+    /// Every contender, for `--only`.
+    const ALL: [Contender; 13] = [
+        Sequential,
+        SeedPool,
+        Threadpool,
+        ThreadpoolMany,
+        RayonSpawn,
+        RayonParIter,
+        WpoolRun,
+        WpoolBoxed,
+        WpoolSubmit,
+        WpoolSubmitMany,
+        AtomicFloor,
+        MessagePool,
+        WpoolFresh,
+    ];
+
     /// The pools that run every workload.
     pub(crate) const POOLS: [Contender; 7] = [
         SeedPool,
@@ -183,6 +227,19 @@ impl Contender {
         WpoolRun,
         WpoolBoxed,
         WpoolSubmit,
+    ];
+
+    /// W1's and W2's: the pools, then submission from many threads.
+    pub(crate) const POOLS_AND_SUBMITTERS: [Contender; 9] = [
+        SeedPool,
+        Threadpool,
+        RayonSpawn,
+        RayonParIter,
+        WpoolRun,
+        WpoolBoxed,
+        WpoolSubmit,
+        ThreadpoolMany,
+        WpoolSubmitMany,
     ];
 
     /// The name in the table.
@@ -196,6 +253,8 @@ impl Contender {
             WpoolRun => "**wpool `run`** (shared function)",
             WpoolBoxed => "**wpool `run_boxed`** (`Job::from_fn`)",
             WpoolSubmit => "**wpool `start` + `submit`**",
+            WpoolSubmitMany => "**wpool `start` + `submit`**, 8 submitting threads",
+            ThreadpoolMany => "`threadpool`, `execute` per job, 8 submitting threads",
             AtomicFloor => "fresh threads + `AtomicU64` (floor)",
             MessagePool => "crossbeam pool, 1 message per job",
             WpoolFresh => "**wpool `start` + `submit` + `next`**, new run per job",
@@ -213,6 +272,8 @@ impl Contender {
             WpoolRun => "wpool_run",
             WpoolBoxed => "wpool_run_boxed",
             WpoolSubmit => "wpool_submit",
+            WpoolSubmitMany => "wpool_submit_8",
+            ThreadpoolMany => "threadpool_8",
             AtomicFloor => "atomic_floor",
             MessagePool => "message_pool",
             WpoolFresh => "wpool_fresh_run",
@@ -221,13 +282,29 @@ impl Contender {
 
     /// Whether this is wpool, for the chart's colours.
     fn is_wpool(self) -> bool {
-        matches!(self, WpoolRun | WpoolBoxed | WpoolSubmit | WpoolFresh)
+        matches!(
+            self,
+            WpoolRun | WpoolBoxed | WpoolSubmit | WpoolSubmitMany | WpoolFresh
+        )
+    }
+
+    /// The contender of the same shape from another crate, whose ratio
+    /// goes beside this one's where a workload has both.
+    fn peer(self) -> Option<Contender> {
+        match self {
+            WpoolSubmit => Some(Threadpool),
+            WpoolSubmitMany => Some(ThreadpoolMany),
+            _ => None,
+        }
     }
 
     /// Whether every job and every result is a message of its own: slow on
     /// trivial jobs, so W1 gives these fewer jobs.
     fn one_message_per_job(self) -> bool {
-        matches!(self, SeedPool | Threadpool | RayonSpawn | WpoolSubmit)
+        matches!(
+            self,
+            SeedPool | Threadpool | ThreadpoolMany | RayonSpawn | WpoolSubmit | WpoolSubmitMany
+        )
     }
 
     /// Runs jobs `0..n` doing `work` and returns the sum of their results.
@@ -247,6 +324,24 @@ impl Contender {
                 }
                 drop(tx);
                 sum(rx)
+            }
+            ThreadpoolMany => {
+                let (tx, rx) = unbounded();
+                let producers: Vec<_> = shares(n)
+                    .map(|share| {
+                        let (pool, tx) = (pools.threadpool.clone(), tx.clone());
+                        thread::spawn(move || {
+                            for i in share {
+                                let tx = tx.clone();
+                                pool.execute(move || tx.send(work.call(i)).unwrap());
+                            }
+                        })
+                    })
+                    .collect();
+                drop(tx);
+                let total = sum(rx);
+                producers.into_iter().for_each(|p| p.join().unwrap());
+                total
             }
             RayonSpawn => {
                 let (tx, rx) = unbounded();
@@ -286,6 +381,27 @@ impl Contender {
                 });
                 let total = sum_run(run);
                 producer.join().unwrap();
+                total
+            }
+            WpoolSubmitMany => {
+                let (submitter, run) = pools
+                    .wpool
+                    .start(&ctx, move |_, i| Ok(work.call(i)))
+                    .unwrap();
+                let producers: Vec<_> = shares(n)
+                    .map(|share| {
+                        let submitter = submitter.clone();
+                        thread::spawn(move || {
+                            for i in share {
+                                submitter.submit(Job::new(i, i)).unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                // The run ends when the producers' clones are gone.
+                drop(submitter);
+                let total = sum_run(run);
+                producers.into_iter().for_each(|p| p.join().unwrap());
                 total
             }
             AtomicFloor => {
@@ -690,6 +806,7 @@ impl Plan {
         vec![
             Workload {
                 per_message_jobs: self.trivial_jobs / 10,
+                contenders: &Contender::POOLS_AND_SUBMITTERS,
                 ..batch(
                     "W1",
                     "trivial",
@@ -698,13 +815,16 @@ impl Plan {
                     self.trivial_jobs,
                 )
             },
-            batch(
-                "W2",
-                "1us",
-                &format!("~1 µs of arithmetic ({} mix rounds)", rounds(short)),
-                short,
-                self.short_jobs,
-            ),
+            Workload {
+                contenders: &Contender::POOLS_AND_SUBMITTERS,
+                ..batch(
+                    "W2",
+                    "1us",
+                    &format!("~1 µs of arithmetic ({} mix rounds)", rounds(short)),
+                    short,
+                    self.short_jobs,
+                )
+            },
             batch(
                 "W3",
                 "50us",
@@ -816,11 +936,31 @@ impl Plan {
                     } else {
                         workload.expected(jobs)
                     },
-                    baselines: (workload.baselines)(workers),
+                    baselines: baselines(workload, contender, workers),
                 });
             }
         }
         cases
+    }
+}
+
+/// A case's baselines: its workload's, and its contender's peer where the
+/// workload has it.
+fn baselines(workload: &Workload, contender: Contender, workers: usize) -> Vec<Baseline> {
+    let mut baselines = (workload.baselines)(workers);
+    let peer = contender
+        .peer()
+        .filter(|peer| workload.contenders.contains(peer))
+        .map(|peer| Baseline::Case(peer, workers))
+        .filter(|peer| !baselines.iter().any(|b| b.is_case(peer)));
+    baselines.extend(peer);
+    baselines
+}
+
+impl Baseline {
+    /// Whether both are the same case.
+    fn is_case(&self, other: &Baseline) -> bool {
+        matches!((self, other), (Baseline::Case(a, x), Baseline::Case(b, y)) if (a, x) == (b, y))
     }
 }
 
@@ -1113,25 +1253,126 @@ fn machine() -> String {
     format!("nproc {cpus}, {model}, {date}")
 }
 
-/// The command line: `[--quick] [--svg PATH]`.
+/// The command line: `[--quick] [--rounds N] [--only LIST] [--svg PATH]`.
 struct Options {
     quick: bool,
     svg: Option<PathBuf>,
     /// Overrides the plan's number of rounds.
     rounds: Option<usize>,
+    only: Only,
+}
+
+/// `--only`'s comma-separated list of workload ids (`W1`, …, `C1`) and
+/// contender ids (`threadpool`, `wpool_submit_8`, …, the ids criterion
+/// uses), in any case. An empty half keeps every workload or contender;
+/// the cases a kept case is compared with stay too, so that its ratios
+/// are still there.
+#[derive(Debug, Default)]
+struct Only {
+    /// As given, checked against the workloads once they exist.
+    workloads: Vec<String>,
+    contenders: Vec<Contender>,
+}
+
+/// The usage line.
+const USAGE: &str =
+    "usage: bench [--quick] [--rounds N] [--only W1,W2,…,contender_id,…] [--svg PATH]";
+
+impl Only {
+    /// Parses `--only`'s argument.
+    fn parse(list: &str) -> Result<Only, String> {
+        let mut only = Only::default();
+        for token in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            match Contender::ALL
+                .into_iter()
+                .find(|c| c.id().eq_ignore_ascii_case(token))
+            {
+                Some(contender) => only.contenders.push(contender),
+                None => only.workloads.push(token.to_owned()),
+            }
+        }
+        if only.workloads.is_empty() && only.contenders.is_empty() {
+            return Err("--only needs a comma-separated list".to_owned());
+        }
+        Ok(only)
+    }
+
+    /// Keeps the workloads asked for, or says which ones do not exist.
+    fn workloads(&self, mut workloads: Vec<Workload>) -> Result<Vec<Workload>, String> {
+        let unknown: Vec<&str> = self
+            .workloads
+            .iter()
+            .filter(|id| !workloads.iter().any(|w| w.id.eq_ignore_ascii_case(id)))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            let ids: Vec<&str> = workloads.iter().map(|w| w.id).collect();
+            let contenders: Vec<&str> = Contender::ALL.iter().map(|c| c.id()).collect();
+            return Err(format!(
+                "--only: no workload or contender {}; workloads are {}, contenders {}",
+                unknown.join(", "),
+                ids.join(", "),
+                contenders.join(", ")
+            ));
+        }
+        if !self.workloads.is_empty() {
+            workloads.retain(|w| {
+                self.workloads
+                    .iter()
+                    .any(|id| w.id.eq_ignore_ascii_case(id))
+            });
+        }
+        Ok(workloads)
+    }
+
+    /// Keeps the cases of the contenders asked for and the cases they are
+    /// compared with.
+    fn cases(&self, cases: Vec<Case>) -> Vec<Case> {
+        if self.contenders.is_empty() {
+            return cases;
+        }
+        let asked = |case: &Case| self.contenders.contains(&case.contender);
+        let compared = |case: &Case| {
+            let this = Baseline::Case(case.contender, case.workers);
+            cases.iter().any(|other| {
+                other.workload == case.workload
+                    && asked(other)
+                    && other.baselines.iter().any(|b| b.is_case(&this))
+            })
+        };
+        let keep: Vec<bool> = cases.iter().map(|c| asked(c) || compared(c)).collect();
+        cases
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(case, keep)| keep.then_some(case))
+            .collect()
+    }
+
+    /// A line for the top of the table, if anything was left out.
+    fn describe(&self) -> Option<String> {
+        let mut parts = self.workloads.clone();
+        parts.extend(self.contenders.iter().map(|c| c.id().to_owned()));
+        (!parts.is_empty()).then(|| {
+            format!(
+                "Only `{}` (and the cases they are compared with).",
+                parts.join(",")
+            )
+        })
+    }
 }
 
 impl Options {
     /// Parses the command line, or exits with a usage message.
     fn parse() -> Options {
         let usage = |problem: String| -> ! {
-            eprintln!("{problem}\nusage: bench [--quick] [--rounds N] [--svg PATH]");
+            eprintln!("{problem}\n{USAGE}");
             std::process::exit(2)
         };
         let mut options = Options {
             quick: false,
             svg: None,
             rounds: None,
+            only: Only::default(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -1140,6 +1381,11 @@ impl Options {
                 "--rounds" => match args.next().and_then(|n| n.parse().ok()) {
                     Some(rounds) if rounds > 0 => options.rounds = Some(rounds),
                     _ => usage("--rounds needs a positive number".to_owned()),
+                },
+                "--only" => match args.next().as_deref().map(Only::parse) {
+                    Some(Ok(only)) => options.only = only,
+                    Some(Err(problem)) => usage(problem),
+                    None => usage("--only needs a comma-separated list".to_owned()),
                 },
                 "--svg" => match args.next() {
                     Some(path) => options.svg = Some(path.into()),
@@ -1217,21 +1463,41 @@ fn main() {
     };
     plan.rounds = options.rounds.unwrap_or(plan.rounds);
     let started = Instant::now();
+    let workloads = match options.only.workloads(plan.workloads()) {
+        Ok(workloads) => workloads,
+        Err(problem) => {
+            eprintln!("{problem}\n{USAGE}");
+            std::process::exit(2)
+        }
+    };
+    let cases = options.only.cases(Plan::cases(&workloads));
+    if cases.is_empty() {
+        eprintln!("--only leaves no case to run\n{USAGE}");
+        std::process::exit(2)
+    }
+    let workloads: Vec<Workload> = workloads
+        .into_iter()
+        .filter(|w| cases.iter().any(|c| c.workload == w.id))
+        .collect();
     let machine = machine();
     println!("# wpool and its peers\n");
     println!("Machine: {machine}.\n");
-    let workloads = plan.workloads();
+    if let Some(only) = options.only.describe() {
+        println!("{only}\n");
+    }
     for workload in &workloads {
         println!("- {} (`{}`): {}", workload.id, workload.name, workload.what);
     }
     println!(
-        "\nIn W1–W5 `start` + `submit` submits from one producer thread; in L1 it \
+        "\nIn W1–W5 `start` + `submit` submits from one producer thread, and in W1 \
+         and W2 also from {SUBMITTERS} (clones of the `Submitter`, each with an equal \
+         share of the jobs), beside `threadpool` with `execute` from as many threads \
+         (clones of the pool); in L1 it \
          submits into a run started beforehand and reads the result with `next`. \
          W1 gives contenders that send one message per job a tenth of the jobs. \
          C1's pool sends every job and every result on its own (`max_batch(1)`), \
          so that its counts show when the run is stuck."
     );
-    let cases = Plan::cases(&workloads);
     let pools = Pools::for_cases(&cases);
     let mut samples = vec![Vec::new(); cases.len()];
     for round in 1..=plan.rounds {
@@ -1302,10 +1568,11 @@ fn main() {
          in brackets):\n",
         plan.rounds,
     );
-    TARGETS
-        .iter()
-        .filter_map(|t| t.check(&results))
-        .for_each(|line| println!("{line}"));
+    let targets: Vec<String> = TARGETS.iter().filter_map(|t| t.check(&results)).collect();
+    if targets.is_empty() {
+        println!("- none among the cases run");
+    }
+    targets.iter().for_each(|line| println!("{line}"));
     println!("\nTotal time {:.1?}.", started.elapsed());
     if let Some(path) = &options.svg {
         match write_chart(path, &machine, plan.rounds, &workloads, &results) {

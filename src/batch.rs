@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::JobResult;
-use crate::budget::Budget;
+use crate::engine::Capacity;
+use crate::outcome::JobResult;
 
 /// Results a worker delivered together, as received from
 /// [`Run::results`](crate::Run::results).
@@ -31,16 +31,17 @@ use crate::budget::Budget;
 /// ```
 pub struct ResultBatch<T, E> {
     results: Vec<JobResult<T, E>>,
+    /// Room in the results capacity this batch holds until it is dropped.
     credits: usize,
-    budget: Arc<Budget>,
+    capacity: Arc<Capacity>,
 }
 
 impl<T, E> ResultBatch<T, E> {
-    pub(crate) fn new(results: Vec<JobResult<T, E>>, credits: usize, budget: Arc<Budget>) -> Self {
+    pub(crate) fn new(results: Vec<JobResult<T, E>>, credits: usize, capacity: &Arc<Capacity>) -> Self {
         ResultBatch {
             results,
             credits,
-            budget,
+            capacity: capacity.clone(),
         }
     }
 
@@ -66,7 +67,7 @@ impl<T, E> ResultBatch<T, E> {
     }
 
     fn release(&mut self) {
-        self.budget.release(std::mem::take(&mut self.credits));
+        self.capacity.give_back(std::mem::take(&mut self.credits));
     }
 }
 

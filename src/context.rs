@@ -1,9 +1,8 @@
 //! Go-style cancellation contexts: cancel, deadline, parent and child.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -48,20 +47,111 @@ pub struct Context {
 
 pub(crate) struct Inner {
     id: u64,
+    /// Taken (set to `None`) only while the context is dropped.
     parent: Option<Arc<Inner>>,
+    /// This context's place in its parent's [`Children`]; meaningless for a
+    /// context that has no parent or was born ended.
+    slot: usize,
+    /// The earliest deadline of this context and all of its ancestors,
+    /// worked out once at creation so that nobody has to walk the chain to
+    /// learn it.
     deadline: Option<Instant>,
-    /// Mirrors `State::reason.is_some()` so hot loops can poll without a lock.
-    cancelled: AtomicBool,
-    /// Disconnected (never sent on) when the context is cancelled.
-    done: Receiver<()>,
+    /// Whether this context's deadline is its own, earlier than its
+    /// parent's, and so needs a timer entry of its own (an inherited deadline
+    /// ends this context through the ancestor that set it). Cleared once the
+    /// entry is given up on drop.
+    own_timer: bool,
+    /// Why the context ended ([`LIVE`] while it has not): written only under
+    /// the `state` lock, together with the rest of the ending, and read
+    /// without any lock.
+    reason: AtomicU8,
+    /// Disconnected (never sent on) when the context is cancelled. Made on
+    /// first use: most contexts (the links of a chain, say) are never
+    /// watched.
+    done: OnceLock<Receiver<()>>,
     state: Mutex<State>,
 }
 
 struct State {
-    reason: Option<ContextError>,
-    /// Dropping this sender is what closes `Inner::done`.
+    /// Dropping this sender is what closes `Inner::done`; `None` until
+    /// `done` is made, and once the context has ended.
     done_sender: Option<Sender<()>>,
-    children: HashMap<u64, std::sync::Weak<Inner>>,
+    children: Children,
+}
+
+/// The live children of a context, which ending it ends: a slab, where each
+/// child knows its slot (`Inner::slot`), so that adding and forgetting a
+/// child is a push and a store, without hashing.
+#[derive(Default)]
+struct Children {
+    slots: Vec<Option<Weak<Inner>>>,
+    /// The empty slots, to be reused before `slots` grows.
+    free: Vec<usize>,
+}
+
+impl Children {
+    fn insert(&mut self, child: Weak<Inner>) -> usize {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(child);
+                slot
+            }
+            None => {
+                self.slots.push(Some(child));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Forgets the child in `slot`. Each child does so at most once, and
+    /// never after its parent has ended and taken its children (leaving
+    /// this empty), so a slot never names another child by then.
+    fn remove(&mut self, slot: usize) {
+        if let Some(entry) = self.slots.get_mut(slot)
+            && entry.take().is_some()
+        {
+            self.free.push(slot);
+            if self.free.len() == self.slots.len() {
+                self.slots.clear();
+                self.free.clear();
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// The children still alive.
+    fn upgrade(self) -> impl Iterator<Item = Arc<Inner>> {
+        self.slots
+            .into_iter()
+            .flatten()
+            .filter_map(|child| child.upgrade())
+    }
+}
+
+/// `Inner::reason` of a context that has not ended.
+const LIVE: u8 = 0;
+/// `Inner::reason` of a context ended by [`ContextError::Cancelled`].
+const CANCELLED: u8 = 1;
+/// `Inner::reason` of a context ended by [`ContextError::DeadlineExceeded`].
+const DEADLINE_EXCEEDED: u8 = 2;
+
+fn encode(reason: ContextError) -> u8 {
+    match reason {
+        ContextError::Cancelled => CANCELLED,
+        ContextError::DeadlineExceeded => DEADLINE_EXCEEDED,
+    }
+}
+
+fn decode(reason: u8) -> Option<ContextError> {
+    match reason {
+        CANCELLED => Some(ContextError::Cancelled),
+        DEADLINE_EXCEEDED => Some(ContextError::DeadlineExceeded),
+        _ => None,
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -88,13 +178,14 @@ impl Context {
             inner: Arc::new(Inner {
                 id: 0,
                 parent: None,
+                slot: 0,
                 deadline: None,
-                cancelled: AtomicBool::new(false),
-                done: crossbeam_channel::never(),
+                own_timer: false,
+                reason: AtomicU8::new(LIVE),
+                done: OnceLock::from(crossbeam_channel::never()),
                 state: Mutex::new(State {
-                    reason: None,
                     done_sender: None,
-                    children: HashMap::new(),
+                    children: Children::default(),
                 }),
             }),
         }
@@ -124,6 +215,9 @@ impl Context {
     /// Returns a child of `parent` that is cancelled with
     /// [`ContextError::DeadlineExceeded`] once `timeout` has passed.
     ///
+    /// A zero `timeout` gives a context that has ended already: its
+    /// [`done`](Context::done) channel is disconnected on return.
+    ///
     /// # Examples
     ///
     /// ```
@@ -147,6 +241,11 @@ impl Context {
     /// [`ContextError::DeadlineExceeded`] at `deadline`, or at the parent's
     /// deadline if that comes first.
     ///
+    /// As in Go, a deadline that has already passed gives a context that has
+    /// ended already: its [`done`](Context::done) channel is disconnected on
+    /// return and its [`err`](Context::err) is
+    /// [`ContextError::DeadlineExceeded`].
+    ///
     /// # Examples
     ///
     /// ```
@@ -164,46 +263,60 @@ impl Context {
     }
 
     fn derive(parent: &Context, deadline: Option<Instant>) -> Context {
-        let deadline = match (parent.inner.deadline, deadline) {
+        let inherited = parent.inner.deadline;
+        let deadline = match (inherited, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let (done_sender, done) = crossbeam_channel::bounded(0);
-        let inner = Arc::new(Inner {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            parent: parent.inner.is_cancellable().then(|| parent.inner.clone()),
-            deadline,
-            cancelled: AtomicBool::new(false),
-            done,
-            state: Mutex::new(State {
-                reason: None,
-                done_sender: Some(done_sender),
-                children: HashMap::new(),
-            }),
-        });
-        if let Some(parent) = &inner.parent {
-            let mut state = parent.state.lock();
-            match state.reason {
-                Some(reason) => {
-                    drop(state);
-                    inner.cancel(reason);
-                }
-                None => {
-                    state.children.insert(inner.id, Arc::downgrade(&inner));
-                }
+        let linked = parent.inner.is_cancellable();
+        // Under the parent's lock, which ending it takes too: either the
+        // parent has ended, and the child is born ended with its reason, or
+        // the child is among the children that ending the parent will end.
+        let mut parent_state = linked.then(|| parent.inner.state.lock());
+        let parent_ended = if linked { parent.inner.reason() } else { None };
+        let inner = Arc::new_cyclic(|this| {
+            let slot = match (&mut parent_state, parent_ended) {
+                (Some(state), None) => state.children.insert(this.clone()),
+                // Not a child the parent has to end or forget.
+                _ => usize::MAX,
+            };
+            Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                parent: linked.then(|| parent.inner.clone()),
+                slot,
+                deadline,
+                // Only a deadline earlier than the parent's needs its own
+                // timer: the parent's timer ends this child through the
+                // parent otherwise.
+                own_timer: deadline.is_some() && deadline != inherited,
+                reason: AtomicU8::new(parent_ended.map_or(LIVE, encode)),
+                done: OnceLock::new(),
+                state: Mutex::new(State {
+                    done_sender: None,
+                    children: Children::default(),
+                }),
             }
-        }
-        // Only a deadline earlier than the parent's needs its own timer: the
-        // parent's timer cancels this child through the parent otherwise.
+        });
+        drop(parent_state);
+        // A deadline that has already passed ends the context at once, as in
+        // Go, rather than whenever the timer thread gets to it. Where the
+        // deadline is inherited this ends the ancestor that set it, as its
+        // timer would.
         if let Some(deadline) = deadline
-            && parent.inner.deadline != Some(deadline)
-            && !inner.cancelled.load(Ordering::Acquire)
+            && !inner.is_ended()
+            && deadline <= Instant::now()
+        {
+            inner.expire();
+        }
+        if let Some(deadline) = deadline
+            && inner.own_timer
+            && !inner.is_ended()
         {
             timer::register(inner.id, deadline, Arc::downgrade(&inner));
-            // A parent cancelled since the check above cancelled this child
-            // and found nothing to unregister yet: undo the registration, or
-            // the timer thread would wait for a deadline nobody needs.
-            if inner.cancelled.load(Ordering::Acquire) {
+            // A parent cancelled since the check above ended this child and
+            // found nothing to unregister yet: undo the registration, or the
+            // timer thread would wait for a deadline nobody needs.
+            if inner.is_ended() {
                 timer::unregister(inner.id);
             }
         }
@@ -226,7 +339,7 @@ impl Context {
     /// assert!(!ctx.cancel(), "only the first call cancels");
     /// ```
     pub fn cancel(&self) -> bool {
-        self.inner.is_cancellable() && self.inner.cancel(ContextError::Cancelled)
+        self.inner.is_cancellable() && self.inner.end(ContextError::Cancelled)
     }
 
     /// Returns `true` once the context is cancelled or its deadline has
@@ -258,19 +371,20 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
     /// ```
     pub fn err(&self) -> Option<ContextError> {
-        if self.inner.cancelled.load(Ordering::Acquire) {
-            return self.inner.state.lock().reason;
+        // One atomic load, and a clock read only where there is a deadline:
+        // no lock unless this very call ends the context.
+        if let Some(reason) = self.inner.reason() {
+            return Some(reason);
         }
         // The timer thread may lag a little behind the clock; a reader that
-        // sees the deadline pass cancels the context itself so every observer
+        // sees the deadline pass ends the context itself so every observer
         // agrees from here on.
-        match self.inner.deadline {
-            Some(deadline) if Instant::now() >= deadline => {
-                self.inner.cancel(ContextError::DeadlineExceeded);
-                self.inner.state.lock().reason
-            }
-            _ => None,
+        let deadline = self.inner.deadline?;
+        if Instant::now() < deadline {
+            return None;
         }
+        self.inner.expire();
+        self.inner.reason()
     }
 
     /// Returns `Ok(())` while the context is live and its [`err`](Context::err)
@@ -343,7 +457,17 @@ impl Context {
     /// assert_eq!(worker.join().unwrap(), "cancelled");
     /// ```
     pub fn done(&self) -> &Receiver<()> {
-        &self.inner.done
+        self.inner.done.get_or_init(|| {
+            let (done_sender, done) = crossbeam_channel::bounded(0);
+            let mut state = self.inner.state.lock();
+            // Read under the lock that ending the context takes: either it
+            // has ended and the sender goes at once, or ending it will drop
+            // the sender.
+            if !self.inner.is_ended() {
+                state.done_sender = Some(done_sender);
+            }
+            done
+        })
     }
 
     /// Sleeps for `duration` unless the context ends first.
@@ -370,10 +494,10 @@ impl Context {
         }
         match wake {
             Some(wake) => {
-                let _ = self.inner.done.recv_deadline(wake);
+                let _ = self.done().recv_deadline(wake);
             }
             None => {
-                let _ = self.inner.done.recv();
+                let _ = self.done().recv();
             }
         }
         self.check()
@@ -383,7 +507,44 @@ impl Context {
     /// thread to notice deadlines instead of reading the clock.
     #[inline]
     pub(crate) fn is_cancelled_relaxed(&self) -> bool {
-        self.inner.cancelled.load(Ordering::Acquire)
+        self.inner.is_ended()
+    }
+
+    /// Ends the context with [`ContextError::DeadlineExceeded`] if its
+    /// deadline (its own or an ancestor's, whichever is earliest) is at or
+    /// before `now`, and returns whether the context has ended, for whatever
+    /// reason.
+    ///
+    /// For callers that read the clock anyway (the run engine between jobs),
+    /// so that a passed deadline takes effect at once instead of whenever
+    /// the timer thread wakes. The ending is exactly the timer's: the
+    /// context that set the deadline ends, and with it every descendant,
+    /// this context included; `done()` disconnects and everything waiting on
+    /// it wakes. A context that has already ended keeps its reason.
+    ///
+    /// Cheap where it does nothing: one atomic load and a comparison with
+    /// the deadline cached at creation, without a lock or an allocation;
+    /// with no deadline anywhere in the chain, no comparison either.
+    #[inline]
+    // The run engine is still being taught to call this; the unit tests do.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn expire_if_past(&self, now: Instant) -> bool {
+        if self.inner.is_ended() {
+            return true;
+        }
+        match self.inner.deadline {
+            Some(deadline) if deadline <= now => {
+                self.inner.expire();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A weak handle on the shared state, for the timer's unit tests.
+    #[cfg(test)]
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
     }
 }
 
@@ -407,7 +568,7 @@ impl Default for Context {
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
-            .field("err", &self.inner.state.lock().reason)
+            .field("err", &self.inner.reason())
             .field("deadline", &self.inner.deadline)
             .finish()
     }
@@ -418,45 +579,315 @@ impl Inner {
         self.id != 0
     }
 
-    /// Records `reason` and closes `done`, then cancels the children.
-    /// Returns `false` if the context had already ended.
-    pub(crate) fn cancel(&self, reason: ContextError) -> bool {
+    /// Why the context ended, or `None` while it is live; lock-free.
+    #[inline]
+    fn reason(&self) -> Option<ContextError> {
+        decode(self.reason.load(Ordering::Acquire))
+    }
+
+    #[inline]
+    fn is_ended(&self) -> bool {
+        self.reason.load(Ordering::Acquire) != LIVE
+    }
+
+    /// Ends this context and every descendant with `reason`, and forgets it
+    /// in its parent. Returns `false` if the context had already ended.
+    ///
+    /// The descendants are walked with a work list, not by recursion, so a
+    /// chain of any depth ends without exhausting the stack.
+    pub(crate) fn end(&self, reason: ContextError) -> bool {
+        let Some(children) = self.close(reason) else {
+            return false;
+        };
+        if let Some(parent) = &self.parent {
+            parent.state.lock().children.remove(self.slot);
+        }
+        // A descendant's parent has ended and given up its children already,
+        // so there is nothing to forget there; only the closing is left.
+        let mut pending: Vec<Arc<Inner>> = children.upgrade().collect();
+        while let Some(context) = pending.pop() {
+            if let Some(children) = context.close(reason) {
+                pending.extend(children.upgrade());
+            }
+        }
+        true
+    }
+
+    /// Records `reason`, closes `done` and gives up the timer entry, then
+    /// hands back the children for the caller to end. `None` if the context
+    /// had already ended.
+    fn close(&self, reason: ContextError) -> Option<Children> {
         let (children, done_sender) = {
             let mut state = self.state.lock();
-            if state.reason.is_some() {
-                return false;
+            if self.is_ended() {
+                return None;
             }
-            state.reason = Some(reason);
-            self.cancelled.store(true, Ordering::Release);
+            self.reason.store(encode(reason), Ordering::Release);
             (
                 std::mem::take(&mut state.children),
                 state.done_sender.take(),
             )
         };
         drop(done_sender);
-        for child in children.values().filter_map(std::sync::Weak::upgrade) {
-            child.cancel(reason);
-        }
-        self.detach();
-        true
-    }
-
-    /// Forgets this context in its parent and in the timer, so that neither
-    /// keeps work (or memory) for a context that can no longer fire.
-    fn detach(&self) {
-        if let Some(parent) = &self.parent {
-            parent.state.lock().children.remove(&self.id);
-        }
-        if self.deadline.is_some() {
+        if self.own_timer {
             timer::unregister(self.id);
         }
+        Some(children)
+    }
+
+    /// Ends, with [`ContextError::DeadlineExceeded`], the context that set
+    /// this one's deadline (this one, or the nearest ancestor whose own
+    /// deadline it inherits), which ends this one with it, just as that
+    /// context's timer would.
+    fn expire(&self) {
+        let Some(deadline) = self.deadline else {
+            return;
+        };
+        let mut owner = self;
+        while let Some(parent) = &owner.parent
+            && parent.deadline == Some(deadline)
+        {
+            owner = parent;
+        }
+        owner.end(ContextError::DeadlineExceeded);
+        // The owner may have ended a moment ago for another reason, its
+        // descendants still being ended on another thread: this context's
+        // deadline has passed all the same, so it ends now either way.
+        self.end(ContextError::DeadlineExceeded);
+    }
+
+    /// Called as the last handle goes: forgets a context that never ended in
+    /// its parent and in the timer, which keep work (or memory) for it
+    /// otherwise (ending it did both already), and hands back its handle on
+    /// the parent for the caller to drop.
+    fn release(&mut self) -> Option<Arc<Inner>> {
+        let parent = self.parent.take();
+        if *self.reason.get_mut() == LIVE {
+            if let Some(parent) = &parent {
+                parent.state.lock().children.remove(self.slot);
+            }
+            if self.own_timer {
+                timer::unregister(self.id);
+            }
+        }
+        self.own_timer = false;
+        parent
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if self.is_cancellable() && !self.cancelled.load(Ordering::Acquire) {
-            self.detach();
+        // Dropping the last handle on a parent drops the parent, and so on
+        // up the chain: unwound here in a loop rather than by the recursion
+        // of nested drops, so a chain of any depth drops without exhausting
+        // the stack. `Arc::into_inner` hands the parent over to exactly one
+        // of several threads dropping its last handles at once.
+        let mut parent = self.release();
+        while let Some(handle) = parent {
+            parent = Arc::into_inner(handle).and_then(|mut inner| inner.release());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossbeam_channel::TryRecvError;
+
+    use super::*;
+
+    /// Long enough for anything that must happen, on a loaded machine.
+    const PATIENCE: Duration = Duration::from_secs(5);
+    /// A timeout no test waits for.
+    const LONG: Duration = Duration::from_secs(600);
+
+    fn assert_live(ctx: &Context) {
+        assert_eq!(ctx.inner.reason(), None);
+        assert_eq!(ctx.done().try_recv(), Err(TryRecvError::Empty));
+    }
+
+    fn assert_ended(ctx: &Context, why: ContextError) {
+        assert_eq!(ctx.inner.reason(), Some(why));
+        assert_eq!(ctx.err(), Some(why));
+        assert_eq!(ctx.done().try_recv(), Err(TryRecvError::Disconnected));
+    }
+
+    /// Runs `f` on another thread and returns what it returns, failing the
+    /// test if that takes longer than [`PATIENCE`] (a thread blocked on a
+    /// lock the test holds, say) rather than hanging it.
+    fn within_patience<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(PATIENCE)
+            .expect("returned without waiting for a lock")
+    }
+
+    #[test]
+    fn expire_if_past_leaves_a_context_whose_deadline_has_not_passed() {
+        let now = Instant::now();
+        let background = Context::background();
+        assert!(!background.expire_if_past(now + LONG));
+        assert!(!background.is_cancelled_relaxed());
+
+        let plain = Context::with_cancel(&Context::with_cancel(&background));
+        assert!(
+            !plain.expire_if_past(now + LONG),
+            "no deadline, nothing to pass"
+        );
+        assert_live(&plain);
+
+        let deadline = now + LONG;
+        let timed = Context::with_deadline(&background, deadline);
+        let child = Context::with_cancel(&timed);
+        assert!(!timed.expire_if_past(now));
+        assert!(!child.expire_if_past(deadline - Duration::from_nanos(1)));
+        assert_live(&timed);
+        assert_live(&child);
+    }
+
+    #[test]
+    fn expire_if_past_takes_no_lock_where_it_does_nothing() {
+        let plain = Context::with_cancel(&Context::with_cancel(&Context::background()));
+        let timed = Context::with_timeout(&plain, LONG);
+        // Every lock of the chain is held: a check that took one would wait.
+        let _held = [
+            &plain.inner,
+            plain.inner.parent.as_ref().unwrap(),
+            &timed.inner,
+        ]
+        .map(|inner| inner.state.lock());
+        let now = Instant::now();
+        let checked = [plain.clone(), timed.clone()];
+        let expired = within_patience(move || checked.map(|ctx| ctx.expire_if_past(now)));
+        assert_eq!(expired, [false, false]);
+    }
+
+    #[test]
+    fn err_and_is_cancelled_take_no_lock() {
+        let cancelled = Context::with_cancel(&Context::background());
+        cancelled.cancel();
+        let timed = Context::with_timeout(&Context::background(), LONG);
+        let _held = [&cancelled.inner, &timed.inner].map(|inner| inner.state.lock());
+        let (a, b) = (cancelled.clone(), timed.clone());
+        let seen = within_patience(move || {
+            (
+                a.err(),
+                a.is_cancelled(),
+                a.check(),
+                b.err(),
+                b.is_cancelled(),
+                b.is_cancelled_relaxed(),
+            )
+        });
+        assert_eq!(
+            seen,
+            (
+                Some(ContextError::Cancelled),
+                true,
+                Err(ContextError::Cancelled),
+                None,
+                false,
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn expire_if_past_ends_the_context_as_its_timer_would() {
+        let root = Context::with_cancel(&Context::background());
+        let deadline = Instant::now() + LONG;
+        // `owner` set the deadline; `ctx` and `sibling` inherit it, and so
+        // does `grandchild`, whose own deadline is later.
+        let owner = Context::with_deadline(&root, deadline);
+        let ctx = Context::with_cancel(&owner);
+        let sibling = Context::with_cancel(&owner);
+        let grandchild = Context::with_deadline(&ctx, deadline + LONG);
+        assert_eq!(grandchild.deadline(), Some(deadline));
+
+        let (returned_tx, returned_rx) = crossbeam_channel::unbounded();
+        let waiter = {
+            let grandchild = grandchild.clone();
+            std::thread::spawn(move || {
+                let received = grandchild.done().recv();
+                returned_tx.send(()).unwrap();
+                received
+            })
+        };
+        assert!(
+            ctx.expire_if_past(deadline),
+            "a deadline at `now` has passed"
+        );
+        for ended in [&owner, &ctx, &sibling, &grandchild] {
+            assert_ended(ended, ContextError::DeadlineExceeded);
+        }
+        assert_live(&root);
+        returned_rx
+            .recv_timeout(PATIENCE)
+            .expect("a thread waiting on done wakes");
+        assert!(waiter.join().unwrap().is_err());
+        assert!(!owner.cancel(), "the context ended once");
+        assert!(ctx.expire_if_past(deadline), "and stays ended");
+        assert_ended(&ctx, ContextError::DeadlineExceeded);
+    }
+
+    #[test]
+    fn expire_if_past_ends_a_child_whose_own_deadline_passed_and_not_its_parent() {
+        let now = Instant::now();
+        let parent = Context::with_deadline(&Context::background(), now + 2 * LONG);
+        let child = Context::with_deadline(&parent, now + LONG);
+        assert!(!parent.expire_if_past(now + LONG));
+        assert!(child.expire_if_past(now + LONG));
+        assert_ended(&child, ContextError::DeadlineExceeded);
+        assert_live(&parent);
+    }
+
+    #[test]
+    fn expire_if_past_keeps_the_reason_of_an_ended_context() {
+        let ctx = Context::with_timeout(&Context::background(), LONG);
+        let child = Context::with_cancel(&ctx);
+        assert!(ctx.cancel());
+        assert!(ctx.expire_if_past(Instant::now() + 2 * LONG));
+        assert!(child.expire_if_past(Instant::now() + 2 * LONG));
+        assert_ended(&ctx, ContextError::Cancelled);
+        assert_ended(&child, ContextError::Cancelled);
+    }
+
+    #[test]
+    fn a_passed_deadline_ends_the_context_at_creation() {
+        let past = Instant::now();
+        for ctx in [
+            Context::with_deadline(&Context::background(), past),
+            Context::with_timeout(&Context::background(), Duration::ZERO),
+        ] {
+            assert!(
+                ctx.is_cancelled_relaxed(),
+                "ended before anyone asked err()"
+            );
+            assert_ended(&ctx, ContextError::DeadlineExceeded);
+            assert!(
+                !timer::is_registered(ctx.inner.id),
+                "an ended context keeps no timer entry"
+            );
+        }
+    }
+
+    #[test]
+    fn dropping_a_live_child_forgets_it_in_its_parent() {
+        let parent = Context::with_cancel(&Context::background());
+        let children: Vec<Context> = (0..3).map(|_| Context::with_cancel(&parent)).collect();
+        let chain = Context::with_cancel(&Context::with_cancel(&parent));
+        assert_eq!(parent.inner.state.lock().children.len(), 4);
+        drop(children);
+        assert_eq!(parent.inner.state.lock().children.len(), 1);
+        drop(chain);
+        assert_eq!(parent.inner.state.lock().children.len(), 0);
+        let cancelled = Context::with_cancel(&parent);
+        cancelled.cancel();
+        assert!(
+            parent.inner.state.lock().children.len() == 0,
+            "an ended child is forgotten at once"
+        );
+        assert_live(&parent);
     }
 }

@@ -178,22 +178,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The public face: the pool, a run and its results, submitting, contexts.
 mod batch;
-mod budget;
 mod context;
-mod error;
-mod feeder;
-mod job;
-mod outcome;
-mod parcel;
 mod pool;
 mod run;
-mod shelf;
-mod stats;
 mod submit;
+
+// The machinery behind a run, which the face only calls into.
+mod engine;
+
+// Plain data types and helpers, below both.
+mod counts;
+mod error;
+mod job;
+mod outcome;
 mod timer;
 mod unwind;
-mod worker;
 
 /// The channel crate whose `Receiver`s [`Context::done`], [`Run::results`]
 /// and [`Run::done`] return, re-exported so that `select!` and the types
@@ -212,7 +213,7 @@ pub use crate::pool::{
     Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, WorkerPool,
 };
 pub use crate::run::{Run, Summary};
-pub use crate::stats::Counts;
+pub use crate::counts::Counts;
 pub use crate::submit::Submitter;
 
 /// The README's examples, compiled and run as doc-tests.

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use crate::feeder::feed;
-use crate::run::Launch;
-use crate::submit::{Intake, Submitter};
-use crate::worker::work;
-use crate::{BuildError, Context, Job, JobFn, Run, StartError};
+use crate::batch::ResultBatch;
+use crate::context::Context;
+use crate::engine::{Config, Deliver, Engine};
+use crate::error::{BuildError, StartError};
+use crate::job::{Job, JobFn};
+use crate::run::Run;
+use crate::submit::Submitter;
 
 /// Default capacity of the job queue, in jobs. Measured on 1,000,000
 /// trivial jobs: past a few thousand jobs in flight throughput no longer
@@ -55,14 +56,6 @@ pub const DEFAULT_RESULTS_CAPACITY: usize = 16_384;
 /// ```
 pub const DEFAULT_MAX_BATCH: usize = 4096;
 
-pub(crate) struct Config {
-    pub(crate) workers: usize,
-    pub(crate) queue_capacity: usize,
-    pub(crate) results_capacity: usize,
-    pub(crate) thread_name: String,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) max_batch: usize,
-}
 
 /// A worker pool: the configuration every run it starts shares.
 ///
@@ -218,13 +211,11 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let launch = self.launch(ctx, f)?;
+        // Before any thread starts: a panic here leaves nothing running.
         let input = jobs.into_iter();
-        launch.supervise(move |closing, queue| {
-            feed(&closing.shared, input, &queue);
-            drop(queue);
-            closing.finish();
-        })
+        let name = format!("{}-feeder", self.config.thread_name);
+        let (_, run) = self.launch(ctx, f, Some((name, move |engine: &Engine<A, T, E>| engine.feed(input))))?;
+        Ok(run)
     }
 
     /// Starts a batch run of jobs that each carry their own closure (see
@@ -302,43 +293,70 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let launch = self.launch(ctx, f)?;
-        let intake = Arc::new(Intake::new(
-            launch.jobs_tx.clone(),
-            launch.shared.ctx.clone(),
-            launch.shared.intake.clone(),
-            launch.shared.stats.clone(),
-            launch.shared.queue_budget.clone(),
-        ));
-        let submitter = Submitter::new(intake.clone());
-        let run = launch.supervise(move |closing, queue| {
-            drop(queue);
-            let _ = closing.shared.intake.done().recv();
-            if closing.shared.ctx.is_cancelled_relaxed() {
-                closing.shared.cut_short.store(true, Ordering::Relaxed);
-            }
-            // Waits for submissions in flight, then closes the queue.
-            intake.queue.write().take();
-            closing.finish();
-        })?;
-        Ok((submitter, run))
+        let (engine, run) = self.launch(ctx, f, None::<(String, fn(&Engine<A, T, E>))>)?;
+        Ok((Submitter::new(engine), run))
     }
 }
 
 impl WorkerPool {
     /// Starts a run's workers, each calling `f` on the jobs it takes.
-    fn launch<A, T, E, F>(&self, ctx: &Context, f: F) -> Result<Launch<A, T, E>, StartError>
+    /// Starts a run's workers, and its feeder if it has one. If a thread
+    /// cannot start, the ones already started are stopped and joined.
+    #[expect(clippy::type_complexity, reason = "a pair of the engine and its handle")]
+    fn launch<A, T, E, F, P>(
+        &self,
+        ctx: &Context,
+        f: F,
+        feeder: Option<(String, P)>,
+    ) -> Result<(Arc<Engine<A, T, E>>, Run<A, T, E>), StartError>
     where
         F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
+        P: FnOnce(&Engine<A, T, E>) + Send + 'static,
         A: Send + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
-        Launch::new(
-            self.config.clone(),
-            ctx,
-            move |index, shared, queue, results| work(index, shared, queue, results, &f),
-        )
+        let config = &self.config;
+        let (engine, done) = Engine::new(config, ctx);
+        let engine = Arc::new(engine);
+        let (results_tx, results_rx) = crossbeam_channel::unbounded();
+        let f = Arc::new(f);
+        let mut started = Ok(());
+        for index in 0..config.workers {
+            let (f, results) = (f.clone(), results_tx.clone());
+            let worker = move |engine: &Engine<A, T, E>| {
+                let deliver: &Deliver<'_, T, E> = &|batch, credits, capacity| {
+                    // Fails only if the reader is gone, and the batch with it.
+                    let _ = results.send(ResultBatch::new(batch, credits, capacity));
+                };
+                engine.work(index, &*f, deliver);
+                // Whoever drops the job function last runs its destructor:
+                // user code, which must not panic on a pool thread.
+                engine.drop_user_value(f);
+            };
+            started = engine.spawn(config, format!("{}-{index}", config.thread_name), worker);
+            if started.is_err() {
+                break;
+            }
+        }
+        drop(results_tx);
+        engine.drop_user_value(f);
+        if let (Ok(()), Some((name, feeder))) = (&started, feeder) {
+            started = engine.spawn(config, name, feeder);
+        }
+        match started {
+            Ok(()) => {
+                engine.launched();
+                Ok((engine.clone(), Run::new(engine, results_rx, done)))
+            }
+            Err(err) => {
+                engine.abort();
+                // No thread outlives the failed call.
+                let _ = done.recv();
+                engine.join_threads();
+                Err(err)
+            }
+        }
     }
 }
 

@@ -1,102 +1,19 @@
-//! A run: its threads, its shared state, and the handle that reads its
-//! results.
-//!
-//! # Shutdown protocol
-//!
-//! Every run has one supervisor thread besides its workers. In a batch run
-//! it is also the feeder. It ends a run in a fixed order, which is what
-//! makes the guarantees on [`Run`] hold:
-//!
-//! 1. Input stops: the input is exhausted or the intake context ends
-//!    (shutdown or cancel), and the job queue's last sender is dropped.
-//! 2. Every worker is joined. Workers leave once the queue is closed and
-//!    no job is left on any shelf, or at once on cancel, handing back the
-//!    jobs they held.
-//! 3. Jobs still queued (only after a cancel) are moved to `unstarted`.
-//! 4. The results channel's last sender is dropped, then the done channel's.
-//!
-//! So when `done` closes, every result is in the results channel and every
-//! unstarted job is in `unstarted`.
+//! A run's handle: the iterator over its results, its summary, and the
+//! ways to stop it. The machinery behind it is in [`engine`](crate::engine).
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
-use parking_lot::Mutex;
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
-use crate::budget::Budget;
-use crate::parcel::{JobCost, Parcel, max_batch};
-use crate::pool::Config;
-use crate::shelf::{Nudge, OpenParcel, Shelf};
-use crate::stats::Stats;
-use crate::unwind;
-use crate::{
-    Context, ContextError, Counts, Job, JobPanic, JobResult, NextTimeoutError, ResultBatch,
-    StartError, TryNextError,
-};
-
-/// The state a run's threads and its handle share.
-pub(crate) struct Shared<A> {
-    /// The run's own context, handed to every job.
-    pub(crate) ctx: Context,
-    /// A child of `ctx`, ended by a graceful shutdown: it stops the intake
-    /// of jobs without touching running ones.
-    pub(crate) intake: Context,
-    pub(crate) stats: Arc<Stats>,
-    pub(crate) cost: JobCost,
-    /// Jobs queued, counted against the queue capacity.
-    pub(crate) queue_budget: Arc<Budget>,
-    /// Results delivered and not yet taken, counted against the results
-    /// capacity; shared with every [`ResultBatch`] in flight.
-    pub(crate) results_budget: Arc<Budget>,
-    pub(crate) max_parcel: usize,
-    pub(crate) max_results: usize,
-    /// Workers looking for work or asleep waiting for it; whoever adds work
-    /// where they would look nudges them.
-    pub(crate) idle_workers: AtomicUsize,
-    pub(crate) unstarted: Mutex<Vec<Job<A>>>,
-    /// One per worker: the rest of the parcel it is working through.
-    pub(crate) shelves: Box<[Shelf<A>]>,
-    /// The feeder's parcel while it fills.
-    pub(crate) open_parcel: OpenParcel<A>,
-    /// Wakes an idle worker to look at the shelves and the open parcel.
-    pub(crate) nudge: Nudge,
-    /// Workers that found the queue closed and nothing anywhere.
-    pub(crate) drained: AtomicUsize,
-    /// Disconnected by the last worker to drain: no job is left anywhere.
-    pub(crate) search_over: Receiver<()>,
-    search_over_tx: Mutex<Option<Sender<()>>>,
-    pub(crate) input_panic: Mutex<Option<JobPanic>>,
-    /// Set when the end of the context cut the run short: the feeder left
-    /// input unread, submitters were turned away, or a job was running.
-    pub(crate) cut_short: AtomicBool,
-    /// Why the context ended, if that cut the run short; set when the last
-    /// worker has been joined.
-    pub(crate) cancelled_by: Mutex<Option<ContextError>>,
-}
-
-impl<A> Shared<A> {
-    /// Tells the drained workers waiting for nudges that none will come.
-    pub(crate) fn end_search(&self) {
-        self.search_over_tx.lock().take();
-    }
-
-    /// Takes a parcel off the queue's budget as it leaves the queue.
-    pub(crate) fn dequeued(&self, parcel: Parcel<A>) -> Parcel<A> {
-        self.queue_budget.release(parcel.len());
-        parcel
-    }
-
-    pub(crate) fn give_back(&self, jobs: impl IntoIterator<Item = Job<A>>) {
-        let mut unstarted = self.unstarted.lock();
-        let before = unstarted.len();
-        unstarted.extend(jobs);
-        self.stats.add_unstarted((unstarted.len() - before) as u64);
-    }
-}
+use crate::batch::ResultBatch;
+use crate::context::Context;
+use crate::counts::Counts;
+use crate::engine::{Engine, RESULTS_WORK};
+use crate::error::{ContextError, NextTimeoutError, TryNextError};
+use crate::job::Job;
+use crate::outcome::{JobPanic, JobResult};
 
 /// A running batch of jobs, and the iterator over its results.
 ///
@@ -123,10 +40,20 @@ impl<A> Shared<A> {
 /// context makes the drop wait for it. So does an input iterator whose
 /// `next` is blocked (see [`WorkerPool::run`](crate::WorkerPool::run)).
 ///
-/// The jobs that never started and a panic of the input iterator are only
-/// reported by the [`Summary`] of [`wait`](Run::wait): iterate `&mut run`
-/// and then call `wait` when they matter. A `Run` consumed by value (`for
-/// result in run`, `run.count()`, `run.take(3)`) drops them with it.
+/// The jobs that never started are only reported by the [`Summary`] of
+/// [`wait`](Run::wait): iterate `&mut run` and then call `wait` when they
+/// matter. A `Run` consumed by value (`for result in run`, `run.count()`,
+/// `run.take(3)`) drops them with it.
+///
+/// # Panics
+///
+/// A panic of the input iterator (or of the job function's destructor)
+/// ends the input early and is reported by [`Summary::input_panic`]. If
+/// [`wait`](Run::wait) has not taken it, dropping the `Run` resumes it on
+/// the dropping thread once the run's threads are joined, as
+/// [`std::thread::scope`] does with a panicked thread: a `for result in
+/// run` loop over a failing input panics when it ends instead of looking
+/// like a short input. (Not while that thread is already panicking.)
 ///
 /// # Examples
 ///
@@ -148,11 +75,13 @@ impl<A> Shared<A> {
 /// ```
 #[must_use = "dropping a Run cancels it: iterate it, or call wait()"]
 pub struct Run<A, T, E> {
-    shared: Arc<Shared<A>>,
+    engine: Arc<Engine<A, T, E>>,
     results: Receiver<ResultBatch<T, E>>,
+    /// The rest of the batch being handed out.
     buffer: std::vec::IntoIter<JobResult<T, E>>,
     done: Receiver<()>,
-    supervisor: Option<JoinHandle<()>>,
+    /// Set once the run's threads are joined and its summary taken.
+    ended: bool,
 }
 
 /// What a finished run did, from [`Run::wait`].
@@ -177,12 +106,15 @@ pub struct Summary<A> {
     /// Jobs that were submitted but never started, with their descriptors,
     /// ready to be resubmitted or saved.
     pub unstarted: Vec<Job<A>>,
-    /// Why the run's context ended, if it ended before the last worker
-    /// stopped: the run was cancelled, or a deadline cut it short.
+    /// Why the run's context ended, if that cut the run short: a job came
+    /// back cancelled, jobs came back unstarted, or input was left unread
+    /// (or submitters turned away). A cancel that only reached jobs that
+    /// finished their work anyway cut nothing short and is not reported.
     pub cancelled_by: Option<ContextError>,
     /// Results that [`Run::wait`] dropped because nobody had read them.
     pub discarded: u64,
-    /// The panic of the input iterator, which ends the input early.
+    /// The panic of the input iterator (in `next` or its drop), which ends
+    /// the input early, or of the job function's destructor.
     pub input_panic: Option<JobPanic>,
 }
 
@@ -198,198 +130,19 @@ impl<A> fmt::Debug for Summary<A> {
     }
 }
 
-/// What the supervisor thread needs to end a run in order.
-pub(crate) struct Closing<A, T, E> {
-    pub(crate) shared: Arc<Shared<A>>,
-    pub(crate) workers: Vec<JoinHandle<()>>,
-    pub(crate) jobs: Receiver<Parcel<A>>,
-    pub(crate) results: Sender<ResultBatch<T, E>>,
-    pub(crate) done: Sender<()>,
-}
-
-impl<A, T, E> Closing<A, T, E> {
-    /// Ends a run that failed to start: stops and joins the workers started
-    /// so far. No job has been queued.
-    fn abort(self, jobs: Sender<Parcel<A>>) {
-        self.shared.ctx.cancel();
-        drop(jobs);
-        self.finish();
-    }
-
-    /// Steps 2 to 4 of the shutdown protocol; the caller has done step 1.
-    pub(crate) fn finish(self) {
-        for worker in self.workers {
-            // Workers catch every panic of user code, so this cannot fail.
-            let _ = worker.join();
+impl<A, T, E> Run<A, T, E> {
+    pub(crate) fn new(
+        engine: Arc<Engine<A, T, E>>,
+        results: Receiver<ResultBatch<T, E>>,
+        done: Receiver<()>,
+    ) -> Self {
+        Run {
+            engine,
+            results,
+            buffer: Vec::new().into_iter(),
+            done,
+            ended: false,
         }
-        let shared = &self.shared;
-        shared.give_back(self.jobs.try_iter().flat_map(|p| shared.dequeued(p)));
-        for shelf in shared.shelves.iter() {
-            shared.give_back(shelf.clear());
-        }
-        // A deadline that passes while the threads wind down, after every
-        // job has finished, cut nothing short and is not reported.
-        let counts = shared.stats.snapshot();
-        let cut_short = shared.cut_short.load(Ordering::Relaxed)
-            || counts.cancelled > 0
-            || counts.unstarted > 0;
-        *shared.cancelled_by.lock() = shared.ctx.err().filter(|_| cut_short);
-        drop(self.results);
-        drop(self.done);
-    }
-}
-
-/// Channels and threads of a run being started, before it has a handle.
-pub(crate) struct Launch<A, T, E> {
-    pub(crate) shared: Arc<Shared<A>>,
-    pub(crate) jobs_tx: Sender<Parcel<A>>,
-    pub(crate) closing: Closing<A, T, E>,
-    results_rx: Receiver<ResultBatch<T, E>>,
-    done_rx: Receiver<()>,
-    config: Arc<Config>,
-}
-
-impl<A, T, E> Launch<A, T, E>
-where
-    A: Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
-{
-    /// Creates the channels and starts the workers, each running `work`.
-    pub(crate) fn new<W>(config: Arc<Config>, parent: &Context, work: W) -> Result<Self, StartError>
-    where
-        W: Fn(usize, Arc<Shared<A>>, Receiver<Parcel<A>>, Sender<ResultBatch<T, E>>)
-            + Send
-            + Sync
-            + 'static,
-    {
-        // Unbounded in messages; the budgets bound them in jobs.
-        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
-        let (results_tx, results_rx) = crossbeam_channel::unbounded();
-        let (done_tx, done_rx) = crossbeam_channel::bounded(0);
-        let ctx = Context::with_cancel(parent);
-        let (search_over_tx, search_over) = crossbeam_channel::bounded(0);
-        let shared = Arc::new(Shared {
-            intake: Context::with_cancel(&ctx),
-            ctx,
-            stats: Arc::new(Stats::new(config.workers)),
-            cost: JobCost::default(),
-            queue_budget: Arc::new(Budget::new(config.queue_capacity)),
-            results_budget: Arc::new(Budget::new(config.results_capacity)),
-            max_parcel: max_batch(config.queue_capacity, config.workers, config.max_batch),
-            max_results: max_batch(config.results_capacity, config.workers, config.max_batch),
-            idle_workers: AtomicUsize::new(0),
-            unstarted: Mutex::new(Vec::new()),
-            shelves: (0..config.workers).map(|_| Shelf::new()).collect(),
-            open_parcel: OpenParcel::new(),
-            nudge: Nudge::new(config.workers),
-            drained: AtomicUsize::new(0),
-            search_over,
-            search_over_tx: Mutex::new(Some(search_over_tx)),
-            input_panic: Mutex::new(None),
-            cut_short: AtomicBool::new(false),
-            cancelled_by: Mutex::new(None),
-        });
-        let mut launch = Launch {
-            closing: Closing {
-                shared: shared.clone(),
-                workers: Vec::with_capacity(config.workers),
-                jobs: jobs_rx,
-                results: results_tx,
-                done: done_tx,
-            },
-            shared,
-            jobs_tx,
-            results_rx,
-            done_rx,
-            config,
-        };
-        let work = Arc::new(work);
-        for index in 0..launch.config.workers {
-            let (work, shared) = (work.clone(), launch.shared.clone());
-            let (jobs, results) = (launch.closing.jobs.clone(), launch.closing.results.clone());
-            let name = format!("{}-{index}", launch.config.thread_name);
-            let worker = move || {
-                work(index, shared, jobs, results);
-                // The last worker out drops the job function, and with it
-                // whatever the caller's closure captured: user code, which
-                // must not panic on a pool thread.
-                let _ = unwind::catch(move || drop(work));
-            };
-            match launch.spawn(name, worker) {
-                Ok(handle) => launch.closing.workers.push(handle),
-                Err(err) => {
-                    launch.closing.abort(launch.jobs_tx);
-                    return Err(err);
-                }
-            }
-        }
-        Ok(launch)
-    }
-
-    fn spawn(
-        &self,
-        name: String,
-        f: impl FnOnce() + Send + 'static,
-    ) -> Result<JoinHandle<()>, StartError> {
-        Launch::<A, T, E>::spawn_with(&self.config, name, f)
-    }
-
-    /// Starts the supervisor, which runs `supervise` and then ends the run.
-    /// If it cannot start, stops and joins the workers; no job has been
-    /// queued.
-    pub(crate) fn supervise(
-        self,
-        supervise: impl FnOnce(Closing<A, T, E>, Sender<Parcel<A>>) + Send + 'static,
-    ) -> Result<Run<A, T, E>, StartError> {
-        let name = format!("{}-supervisor", self.config.thread_name);
-        let Launch {
-            shared,
-            jobs_tx,
-            closing,
-            results_rx,
-            done_rx,
-            config,
-        } = self;
-        // The closure owns the closing state; if the thread never starts, it
-        // comes back through this slot so the workers can still be joined.
-        let slot = Arc::new(Mutex::new(Some((closing, jobs_tx))));
-        let taken = slot.clone();
-        let spawned = Launch::<A, T, E>::spawn_with(&config, name, move || {
-            // Taken in a statement of its own: an `if let` on the lock would
-            // hold it for the whole run, user code included.
-            let state = taken.lock().take();
-            if let Some((closing, jobs_tx)) = state {
-                supervise(closing, jobs_tx);
-            }
-        });
-        match spawned {
-            Ok(handle) => Ok(Run {
-                shared,
-                results: results_rx,
-                buffer: Vec::new().into_iter(),
-                done: done_rx,
-                supervisor: Some(handle),
-            }),
-            Err(err) => {
-                if let Some((closing, jobs_tx)) = slot.lock().take() {
-                    closing.abort(jobs_tx);
-                }
-                Err(err)
-            }
-        }
-    }
-
-    fn spawn_with(
-        config: &Config,
-        name: String,
-        f: impl FnOnce() + Send + 'static,
-    ) -> Result<JoinHandle<()>, StartError> {
-        let mut builder = thread::Builder::new().name(name.clone());
-        if let Some(size) = config.stack_size {
-            builder = builder.stack_size(size);
-        }
-        builder.spawn(f).map_err(|err| StartError::new(name, err))
     }
 }
 
@@ -484,19 +237,51 @@ impl<A, T, E> Run<A, T, E> {
             if let Some(result) = self.buffer.next() {
                 return Ok(result);
             }
-            match recv_until(&self.results, deadline) {
-                Ok(batch) => self.buffer = batch.into_iter(),
-                Err(RecvTimeoutError::Timeout) => return Err(NextTimeoutError::Timeout),
-                // The supervisor closes `done` a moment after the results;
-                // the run counts as finished only once both are closed, so
-                // that an ended iterator means a finished run.
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(match recv_until(&self.done, deadline) {
-                        Err(RecvTimeoutError::Disconnected) => NextTimeoutError::Finished,
-                        _ => NextTimeoutError::Timeout,
-                    });
-                }
-            }
+            self.buffer = self.next_batch(deadline)?.into_iter();
+        }
+    }
+
+    /// Waits for the next batch of results.
+    ///
+    /// Workers send results in batches, so a result can sit in a worker's
+    /// hands while the worker runs its next job. A reader that has waited
+    /// [`RESULTS_WORK`] (1 ms) for a batch takes such results itself and
+    /// asks the workers to send theirs at once until it has something; so
+    /// a finished result is never held back by a reader's own wait.
+    fn next_batch(&mut self, deadline: Option<Instant>) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
+        match self.results.try_recv() {
+            Ok(batch) => return Ok(batch.into_vec()),
+            Err(TryRecvError::Disconnected) => return self.end_of_results(deadline),
+            Err(TryRecvError::Empty) => {}
+        }
+        let soon = Instant::now() + RESULTS_WORK;
+        match self.results.recv_deadline(deadline.map_or(soon, |d| d.min(soon))) {
+            Ok(batch) => return Ok(batch.into_vec()),
+            Err(RecvTimeoutError::Disconnected) => return self.end_of_results(deadline),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let waiting = self.engine.reader_waits();
+        let unsent = self.engine.take_unsent();
+        if !unsent.is_empty() {
+            return Ok(unsent);
+        }
+        let received = recv_until(&self.results, deadline);
+        drop(waiting);
+        match received {
+            Ok(batch) => Ok(batch.into_vec()),
+            Err(RecvTimeoutError::Timeout) => Err(NextTimeoutError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => self.end_of_results(deadline),
+        }
+    }
+
+    /// The results channel has disconnected: every result is in the
+    /// buffer's hands. The run counts as finished only once `done` has
+    /// disconnected too (a moment later), so that an ended iterator means a
+    /// finished run.
+    fn end_of_results(&mut self, deadline: Option<Instant>) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
+        match recv_until(&self.done, deadline) {
+            Err(RecvTimeoutError::Disconnected) => Err(NextTimeoutError::Finished),
+            _ => Err(NextTimeoutError::Timeout),
         }
     }
 
@@ -594,7 +379,7 @@ impl<A, T, E> Run<A, T, E> {
     /// assert!(run.context().is_cancelled());
     /// ```
     pub fn context(&self) -> &Context {
-        &self.shared.ctx
+        self.engine.context()
     }
 
     /// Cancels the run (Java's `shutdownNow`): running jobs see a cancelled
@@ -619,7 +404,7 @@ impl<A, T, E> Run<A, T, E> {
     /// assert_eq!(summary.counts.unstarted, summary.unstarted.len() as u64);
     /// ```
     pub fn cancel(&self) -> bool {
-        self.shared.ctx.cancel()
+        self.engine.cancel()
     }
 
     /// Shuts the run down gracefully (Java's `shutdown`): no more jobs are
@@ -642,7 +427,7 @@ impl<A, T, E> Run<A, T, E> {
     /// assert_eq!(summary.counts.finished() + summary.counts.unstarted, summary.counts.submitted);
     /// ```
     pub fn shutdown(&self) -> bool {
-        self.shared.intake.cancel()
+        self.engine.shutdown()
     }
 
     /// A snapshot of the run's counters, cheap enough for a progress bar.
@@ -658,7 +443,7 @@ impl<A, T, E> Run<A, T, E> {
     /// assert_eq!(run.counts().succeeded, 50);
     /// ```
     pub fn counts(&self) -> Counts {
-        self.shared.stats.snapshot()
+        self.engine.counts()
     }
 
     /// Waits for the run to finish and returns its [`Summary`]. Results not
@@ -692,7 +477,7 @@ impl<A, T, E> Run<A, T, E> {
         for batch in self.results.iter() {
             discarded += batch.len() as u64;
         }
-        self.finish(discarded)
+        self.end(discarded)
     }
 
     /// Like [`wait`](Run::wait), giving up after `timeout`.
@@ -732,7 +517,9 @@ impl<A, T, E> Run<A, T, E> {
     ///
     /// # Errors
     ///
-    /// Gives the `Run` back if it has not finished in time.
+    /// Gives the `Run` back if it has not finished in time. It comes back
+    /// by the deadline plus the time to drop at most 64 results, also
+    /// while results keep arriving.
     ///
     /// # Examples
     ///
@@ -746,34 +533,58 @@ impl<A, T, E> Run<A, T, E> {
     /// assert_eq!(summary.counts.succeeded, 1);
     /// ```
     pub fn wait_deadline(mut self, deadline: Instant) -> Result<Summary<A>, Run<A, T, E>> {
-        let mut discarded = self.buffer.len() as u64;
-        self.buffer = Vec::new().into_iter();
+        /// Results dropped between two looks at the clock.
+        const CHECK_EVERY: usize = 64;
+        let mut discarded = 0;
         loop {
+            // The buffer is dropped a slice at a time, with a look at the
+            // clock after each: dropping a result runs user code, which
+            // may be slow, and results may never stop coming.
+            while self.buffer.len() > 0 {
+                if Instant::now() >= deadline {
+                    self.engine.add_discarded(discarded);
+                    return Err(self);
+                }
+                let slice = self.buffer.len().min(CHECK_EVERY);
+                self.buffer.by_ref().take(slice).for_each(drop);
+                discarded += slice as u64;
+            }
+            if Instant::now() >= deadline {
+                self.engine.add_discarded(discarded);
+                return Err(self);
+            }
             match self.results.recv_deadline(deadline) {
-                Ok(batch) => discarded += batch.len() as u64,
-                Err(RecvTimeoutError::Disconnected) => return Ok(self.finish(discarded)),
+                Ok(batch) => self.buffer = batch.into_vec().into_iter(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return match self.done.recv_deadline(deadline) {
+                        Err(RecvTimeoutError::Disconnected) => Ok(self.end(discarded)),
+                        _ => {
+                            self.engine.add_discarded(discarded);
+                            Err(self)
+                        }
+                    };
+                }
                 Err(RecvTimeoutError::Timeout) => {
-                    self.shared.stats.add_discarded(discarded);
+                    self.engine.add_discarded(discarded);
                     return Err(self);
                 }
             }
         }
     }
 
-    /// Joins the supervisor and collects the summary; the results channel
-    /// is already drained and disconnected.
-    fn finish(&mut self, mut discarded: u64) -> Summary<A> {
-        if let Some(supervisor) = self.supervisor.take() {
-            // The supervisor runs user code only inside `unwind::catch`.
-            let _ = supervisor.join();
-        }
-        discarded += self.shared.stats.take_discarded();
+    /// Joins the run's last thread and collects the summary; every result
+    /// has been read or dropped, and `done` has disconnected or is about to.
+    fn end(&mut self, mut discarded: u64) -> Summary<A> {
+        let _ = self.done.recv();
+        self.engine.join_threads();
+        self.ended = true;
+        discarded += self.engine.take_discarded();
         Summary {
-            counts: self.shared.stats.snapshot(),
-            unstarted: std::mem::take(&mut *self.shared.unstarted.lock()),
-            cancelled_by: *self.shared.cancelled_by.lock(),
+            counts: self.engine.counts(),
+            unstarted: self.engine.take_unstarted(),
+            cancelled_by: self.engine.cancelled_by(),
             discarded,
-            input_panic: self.shared.input_panic.lock().take(),
+            input_panic: self.engine.take_panic(),
         }
     }
 }
@@ -803,11 +614,9 @@ impl<A, T, E> Iterator for Run<A, T, E> {
         G: FnMut(B, JobResult<T, E>) -> B,
     {
         let mut acc = std::mem::take(&mut self.buffer).fold(init, &mut g);
-        while let Ok(batch) = self.results.recv() {
+        while let Ok(batch) = self.next_batch(None) {
             acc = batch.into_iter().fold(acc, &mut g);
         }
-        // As in `receive`: the run counts as finished once `done` closes.
-        let _ = self.done.recv();
         acc
     }
 }
@@ -816,13 +625,20 @@ impl<A, T, E> std::iter::FusedIterator for Run<A, T, E> {}
 
 impl<A, T, E> Drop for Run<A, T, E> {
     fn drop(&mut self) {
-        if let Some(supervisor) = self.supervisor.take() {
-            // A run that has finished is left as it ended: its context stays
-            // uncancelled, as after `wait`.
-            if !self.is_finished() {
-                self.shared.ctx.cancel();
-            }
-            let _ = supervisor.join();
+        if self.ended {
+            return;
+        }
+        // A run that has finished is left as it ended: its context stays
+        // uncancelled, as after `wait`.
+        if !self.is_finished() {
+            self.engine.cancel();
+        }
+        let _ = self.done.recv();
+        self.engine.join_threads();
+        if let Some(panic) = self.engine.take_panic()
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(Box::new(panic.message().to_owned()));
         }
     }
 }

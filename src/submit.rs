@@ -5,50 +5,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
-use parking_lot::RwLock;
-
-use crate::budget::{Budget, Refused};
-use crate::parcel::Parcel;
-use crate::stats::Stats;
-use crate::{Context, Job, SubmitError, SubmitTimeoutError, TrySubmitError};
-
-/// The submitters' side of a run's job queue.
-pub(crate) struct Intake<A> {
-    /// The queue's only sender. Submitting holds the read lock across the
-    /// send; ending the intake takes the write lock and drops the sender, so
-    /// after that no job can slip into the queue unseen.
-    pub(crate) queue: RwLock<Option<Sender<Parcel<A>>>>,
-    ctx: Context,
-    intake: Context,
-    stats: Arc<Stats>,
-    queue_budget: Arc<Budget>,
-}
-
-impl<A> Intake<A> {
-    pub(crate) fn new(
-        jobs: Sender<Parcel<A>>,
-        ctx: Context,
-        intake: Context,
-        stats: Arc<Stats>,
-        queue_budget: Arc<Budget>,
-    ) -> Self {
-        Intake {
-            queue: RwLock::new(Some(jobs)),
-            ctx,
-            intake,
-            stats,
-            queue_budget,
-        }
-    }
-}
+use crate::engine::{Intake, Refused, Wait};
+use crate::error::{SubmitError, SubmitTimeoutError, TrySubmitError};
+use crate::job::Job;
 
 /// Ends the intake (a graceful shutdown) when the last submitter is gone.
-struct Submitters<A>(Arc<Intake<A>>);
+struct Submitters<A>(Arc<dyn Intake<A>>);
 
 impl<A> Drop for Submitters<A> {
     fn drop(&mut self) {
-        self.0.intake.cancel();
+        self.0.shutdown();
     }
 }
 
@@ -112,24 +78,8 @@ impl<A> fmt::Debug for Submitter<A> {
     }
 }
 
-/// Why a submission did not go through.
-enum Refusal {
-    /// No room in the queue, now or before the deadline.
-    Full,
-    Closed,
-    Cancelled,
-}
-
-/// How long a submission may wait for room in the queue.
-#[derive(Clone, Copy)]
-enum Wait {
-    No,
-    Until(Instant),
-    Forever,
-}
-
 impl<A> Submitter<A> {
-    pub(crate) fn new(intake: Arc<Intake<A>>) -> Submitter<A> {
+    pub(crate) fn new(intake: Arc<dyn Intake<A>>) -> Submitter<A> {
         Submitter {
             shared: Arc::new(Submitters(intake)),
         }
@@ -156,8 +106,8 @@ impl<A> Submitter<A> {
     pub fn submit(&self, job: Job<A>) -> Result<(), SubmitError<Job<A>>> {
         self.send(job, Wait::Forever)
             .map_err(|(refusal, job)| match refusal {
-                Refusal::Cancelled => SubmitError::Cancelled(job),
-                _ => SubmitError::Closed(job),
+                Refused::Cancelled => SubmitError::Cancelled(job),
+                Refused::Full | Refused::Closed => SubmitError::Closed(job),
             })
     }
 
@@ -194,9 +144,9 @@ impl<A> Submitter<A> {
     pub fn try_submit(&self, job: Job<A>) -> Result<(), TrySubmitError<Job<A>>> {
         self.send(job, Wait::No)
             .map_err(|(refusal, job)| match refusal {
-                Refusal::Full => TrySubmitError::Full(job),
-                Refusal::Closed => TrySubmitError::Closed(job),
-                Refusal::Cancelled => TrySubmitError::Cancelled(job),
+                Refused::Full => TrySubmitError::Full(job),
+                Refused::Closed => TrySubmitError::Closed(job),
+                Refused::Cancelled => TrySubmitError::Cancelled(job),
             })
     }
 
@@ -256,9 +206,9 @@ impl<A> Submitter<A> {
     ) -> Result<(), SubmitTimeoutError<Job<A>>> {
         self.send(job, Wait::Until(deadline))
             .map_err(|(refusal, job)| match refusal {
-                Refusal::Full => SubmitTimeoutError::Timeout(job),
-                Refusal::Closed => SubmitTimeoutError::Closed(job),
-                Refusal::Cancelled => SubmitTimeoutError::Cancelled(job),
+                Refused::Full => SubmitTimeoutError::Timeout(job),
+                Refused::Closed => SubmitTimeoutError::Closed(job),
+                Refused::Cancelled => SubmitTimeoutError::Cancelled(job),
             })
     }
 
@@ -276,67 +226,10 @@ impl<A> Submitter<A> {
     /// assert!(submitter.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.0.intake.is_cancelled()
+        self.shared.0.is_closed()
     }
 
-    fn send(&self, job: Job<A>, wait: Wait) -> Result<(), (Refusal, Job<A>)> {
-        let intake = &self.shared.0;
-        let refuse = |job| {
-            let why = if intake.ctx.is_cancelled() {
-                Refusal::Cancelled
-            } else {
-                Refusal::Closed
-            };
-            Err((why, job))
-        };
-        if intake.intake.is_cancelled() {
-            return refuse(job);
-        }
-        let queue = match wait {
-            Wait::No => match intake.queue.try_read() {
-                Some(queue) => queue,
-                // Only the intake's end takes the write lock.
-                None => return refuse(job),
-            },
-            _ => intake.queue.read(),
-        };
-        let Some(jobs) = queue.as_ref() else {
-            return refuse(job);
-        };
-        let budget = &intake.queue_budget;
-        let acquired = match wait {
-            Wait::No if budget.try_acquire(1) => Ok(()),
-            Wait::No => Err(Refused::Timeout),
-            Wait::Until(deadline) => budget.acquire(1, intake.intake.done(), Some(deadline)),
-            Wait::Forever => budget.acquire(1, intake.intake.done(), None),
-        };
-        match acquired {
-            // Room can appear while the run is being cancelled; a submit that
-            // was waiting must then fail, not slip into the cancelled run.
-            Ok(()) if intake.ctx.is_cancelled_relaxed() || intake.intake.is_cancelled_relaxed() => {
-                budget.release(1);
-                return refuse(job);
-            }
-            Ok(()) => {}
-            Err(Refused::Timeout) => return Err((Refusal::Full, job)),
-            Err(Refused::Stopped) => return refuse(job),
-        }
-        match jobs.send(Parcel::One(job)) {
-            Ok(()) => {
-                intake.stats.add_submitted(1);
-                Ok(())
-            }
-            Err(err) => {
-                budget.release(1);
-                refuse(only_job(err.into_inner()))
-            }
-        }
-    }
-}
-
-fn only_job<A>(parcel: Parcel<A>) -> Job<A> {
-    match parcel {
-        Parcel::One(job) => job,
-        Parcel::Many(_) => unreachable!("submitters send single jobs"),
+    fn send(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
+        self.shared.0.submit(job, wait)
     }
 }

@@ -243,6 +243,81 @@ fn with_timeout_zero_is_immediately_deadline_exceeded() {
 }
 
 #[test]
+fn a_deadline_already_past_ends_the_context_at_creation() {
+    watchdog(|| {
+        let background = Context::background();
+        // Every time, not only when the timer thread happens to be quick:
+        // done is disconnected before anyone has asked err().
+        for _ in 0..1000 {
+            for ctx in [
+                Context::with_deadline(&background, Instant::now() - Duration::from_millis(1)),
+                Context::with_deadline(&background, Instant::now()),
+                Context::with_timeout(&background, Duration::ZERO),
+            ] {
+                assert_eq!(
+                    ctx.done().try_recv(),
+                    Err(TryRecvError::Disconnected),
+                    "done at creation"
+                );
+                assert_ended(&ctx, ContextError::DeadlineExceeded);
+                assert!(!ctx.cancel(), "a context ends only once");
+                assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+            }
+        }
+    });
+}
+
+#[test]
+fn a_child_of_a_done_parent_is_done_at_creation() {
+    watchdog(|| {
+        let cancelled = Context::with_cancel(&Context::background());
+        assert!(cancelled.cancel());
+        let expired = Context::with_deadline(
+            &Context::background(),
+            Instant::now() - Duration::from_millis(1),
+        );
+        for (parent, why) in [
+            (&cancelled, ContextError::Cancelled),
+            (&expired, ContextError::DeadlineExceeded),
+        ] {
+            for child in [
+                Context::with_cancel(parent),
+                Context::with_timeout(parent, LONG),
+                Context::with_deadline(parent, Instant::now() + LONG),
+                // Ended already, the parent's reason is the child's.
+                Context::with_timeout(parent, Duration::ZERO),
+            ] {
+                assert_eq!(
+                    child.done().try_recv(),
+                    Err(TryRecvError::Disconnected),
+                    "done at creation"
+                );
+                assert_ended(&child, why);
+            }
+        }
+
+        // A parent whose deadline passed after it was made, and that nobody
+        // has asked err() of since: its child is done at creation all the
+        // same, and the parent with it.
+        for _ in 0..100 {
+            let parent = Context::with_timeout(&Context::background(), Duration::from_millis(1));
+            let deadline = parent.deadline().expect("a deadline");
+            while Instant::now() < deadline {
+                std::hint::spin_loop();
+            }
+            let child = Context::with_cancel(&parent);
+            assert_eq!(
+                child.done().try_recv(),
+                Err(TryRecvError::Disconnected),
+                "done at creation"
+            );
+            assert_ended(&child, ContextError::DeadlineExceeded);
+            assert_ended(&parent, ContextError::DeadlineExceeded);
+        }
+    });
+}
+
+#[test]
 fn sleep_returns_early_when_cancelled_from_another_thread() {
     watchdog(|| {
         let ctx = Context::with_cancel(&Context::background());

@@ -1,0 +1,168 @@
+//! Each worker's local queue: the rest of the batch it is working through,
+//! where idle workers can steal from it, and its results not yet sent,
+//! where a reader about to block can take them.
+//!
+//! Both sit behind one lock, which the owner takes once per job (to hand
+//! in the last result and take the next job): everything a worker holds
+//! stays within reach of the others, for the price of one uncontended
+//! lock a job.
+
+use std::collections::VecDeque;
+
+use parking_lot::Mutex;
+
+use crate::engine::idle::IdleWorkers;
+use crate::job::Job;
+use crate::outcome::JobResult;
+
+/// On a cache line of its own, so that the owner's lock traffic does not
+/// disturb its neighbours.
+#[repr(align(128))]
+pub(crate) struct LocalQueue<A, T, E> {
+    inner: Mutex<Local<A, T, E>>,
+}
+
+struct Local<A, T, E> {
+    /// Jobs waiting to start, in order; the owner takes from the front,
+    /// thieves the back half.
+    jobs: VecDeque<Job<A>>,
+    /// Results of finished jobs not yet sent.
+    unsent: Vec<JobResult<T, E>>,
+}
+
+impl<A, T, E> LocalQueue<A, T, E> {
+    pub(crate) fn new() -> Self {
+        LocalQueue {
+            inner: Mutex::new(Local {
+                jobs: VecDeque::new(),
+                unsent: Vec::new(),
+            }),
+        }
+    }
+
+    /// Puts jobs the owner took elsewhere on its queue, and reports them to
+    /// idle workers if there is more than the job the owner takes next.
+    /// Reported under the lock: a worker that starts looking and then
+    /// looks here either sees these jobs or is counted by the report.
+    pub(crate) fn stock(&self, jobs: Vec<Job<A>>, idle: &IdleWorkers) {
+        let mut local = self.inner.lock();
+        if local.jobs.is_empty() {
+            // Takes over the batch's buffer instead of copying every job.
+            local.jobs = VecDeque::from(jobs);
+        } else {
+            local.jobs.extend(jobs);
+        }
+        if local.jobs.len() > 1 {
+            idle.work_added();
+        }
+    }
+
+    /// Hands in the owner's last result, if any, and takes its next job.
+    /// Returns the unsent results too once there are `batch` of them.
+    pub(crate) fn next_job(
+        &self,
+        finished: Option<JobResult<T, E>>,
+        batch: usize,
+    ) -> (Option<Job<A>>, Option<Vec<JobResult<T, E>>>) {
+        let mut local = self.inner.lock();
+        let full = match finished {
+            Some(result) => {
+                local.unsent.push(result);
+                (local.unsent.len() >= batch)
+                    .then(|| std::mem::replace(&mut local.unsent, Vec::with_capacity(batch)))
+            }
+            None => None,
+        };
+        (local.jobs.pop_front(), full)
+    }
+
+    /// Takes the results not yet sent.
+    pub(crate) fn take_unsent(&self) -> Vec<JobResult<T, E>> {
+        std::mem::take(&mut self.inner.lock().unsent)
+    }
+
+    /// Takes the back half of the jobs (at least one); `None` if there are
+    /// none.
+    pub(crate) fn steal_half(&self) -> Option<Vec<Job<A>>> {
+        let mut local = self.inner.lock();
+        if local.jobs.is_empty() {
+            return None;
+        }
+        let keep = local.jobs.len() / 2;
+        Some(local.jobs.drain(keep..).collect())
+    }
+
+    /// Whether no job waits here.
+    pub(crate) fn has_no_jobs(&self) -> bool {
+        self.inner.lock().jobs.is_empty()
+    }
+
+    /// Empties the queue, for jobs that will not start.
+    pub(crate) fn clear(&self) -> VecDeque<Job<A>> {
+        std::mem::take(&mut self.inner.lock().jobs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+
+    type Queue = LocalQueue<u32, u32, ()>;
+
+    fn jobs(ids: std::ops::Range<u32>) -> Vec<Job<u32>> {
+        ids.map(|i| Job::new(u64::from(i), i)).collect()
+    }
+
+    fn args(jobs: impl IntoIterator<Item = Job<u32>>) -> Vec<u32> {
+        jobs.into_iter().map(|job| job.into_parts().1).collect()
+    }
+
+    fn result(i: u32) -> JobResult<u32, ()> {
+        JobResult::new(Job::new(u64::from(i), ()).into_parts().0, Outcome::Succeeded(i))
+    }
+
+    #[test]
+    fn the_owner_takes_jobs_in_order() {
+        let queue = Queue::new();
+        queue.stock(jobs(0..3), &IdleWorkers::new(1));
+        let mut taken = Vec::new();
+        while let (Some(job), _) = queue.next_job(None, 10) {
+            taken.push(job);
+        }
+        assert_eq!(args(taken), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_thief_takes_the_back_half() {
+        let queue = Queue::new();
+        queue.stock(jobs(0..5), &IdleWorkers::new(1));
+        assert_eq!(args(queue.steal_half().unwrap()), [2, 3, 4]);
+        assert_eq!(args(queue.steal_half().unwrap()), [1]);
+        assert_eq!(args(queue.steal_half().unwrap()), [0]);
+        assert!(queue.steal_half().is_none());
+        assert!(queue.has_no_jobs());
+    }
+
+    #[test]
+    fn stocking_more_than_one_job_wakes_a_looking_worker() {
+        let idle = IdleWorkers::new(2);
+        let _looking = idle.start_looking();
+        let queue = Queue::new();
+        queue.stock(jobs(0..1), &idle);
+        assert!(idle.nudges().try_recv().is_err(), "the owner takes that one");
+        queue.stock(jobs(1..2), &idle);
+        assert!(idle.nudges().try_recv().is_ok());
+    }
+
+    #[test]
+    fn results_are_handed_out_in_batches_or_on_demand() {
+        let queue = Queue::new();
+        assert!(queue.next_job(Some(result(1)), 2).1.is_none());
+        let (_, full) = queue.next_job(Some(result(2)), 2);
+        assert_eq!(full.map(|batch| batch.len()), Some(2));
+        queue.next_job(Some(result(3)), 2);
+        assert_eq!(queue.take_unsent().len(), 1);
+        assert!(queue.take_unsent().is_empty());
+    }
+}

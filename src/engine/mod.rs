@@ -1,0 +1,283 @@
+//! The run engine: the machinery behind [`Run`](crate::Run),
+//! [`Submitter`](crate::Submitter) and [`WorkerPool`](crate::WorkerPool),
+//! which only call the verbs of [`Engine`]. How its threads cooperate (the
+//! worker states, who wakes whom, when a worker leaves, the shutdown order)
+//! is written down in `README.md` beside this file.
+//!
+//! - `launch.rs`: starting a run's threads; the last one out ends the run.
+//! - `feeder.rs`: pulls a batch run's input into the job queue.
+//! - `worker.rs`: the worker loop: find jobs, run them, send results.
+//! - `queue.rs`: the job queue: the open batch, full batches, its capacity.
+//! - `local_queue.rs`: each worker's local queue and unsent results.
+//! - `idle.rs`: idle workers, waking them, and the exact exit check.
+//! - `batch_size.rs`: batch sizes from the measured cost of a job.
+//! - `capacity.rs`: the results capacity, counted in results.
+//! - `room.rs`: waiting for room, woken by whoever frees it or a cancel.
+//! - `counters.rs`: per-worker counters for progress and the summary.
+
+mod batch_size;
+mod capacity;
+mod counters;
+mod feeder;
+mod idle;
+mod launch;
+mod local_queue;
+mod queue;
+mod room;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::Mutex;
+
+use crate::context::Context;
+use crate::counts::Counts;
+use crate::error::ContextError;
+use crate::job::Job;
+use crate::outcome::{JobPanic, JobResult};
+
+pub(crate) use batch_size::RESULTS_WORK;
+pub(crate) use capacity::Capacity;
+pub(crate) use queue::{Refused, Wait};
+pub(crate) use worker::Deliver;
+
+use batch_size::{JobCost, max_batch};
+use counters::Counters;
+use idle::IdleWorkers;
+use local_queue::LocalQueue;
+use queue::JobQueue;
+
+/// A run's intake as its submitters see it, without the result types.
+pub(crate) trait Intake<A>: Send + Sync {
+    /// Queues a job, waiting for room as `wait` allows.
+    fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)>;
+    /// Stops the intake (a graceful shutdown).
+    fn shutdown(&self) -> bool;
+    /// Whether the run no longer takes jobs.
+    fn is_closed(&self) -> bool;
+}
+
+impl<A: Send, T: Send, E: Send> Intake<A> for Engine<A, T, E> {
+    fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
+        Engine::submit(self, job, wait)
+    }
+
+    fn shutdown(&self) -> bool {
+        Engine::shutdown(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.is_intake_closed()
+    }
+}
+
+/// A pool's settings, as the engine reads them.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) results_capacity: usize,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) max_batch: usize,
+}
+
+/// The state one run's threads and handles share.
+pub(crate) struct Engine<A, T, E> {
+    /// The run's own context, handed to every job; a child of the caller's.
+    ctx: Context,
+    /// A child of `ctx`, ended by a graceful shutdown: it stops the intake
+    /// of jobs without touching running ones.
+    intake: Context,
+    queue: JobQueue<A>,
+    /// One per worker, by index.
+    local_queues: Box<[LocalQueue<A, T, E>]>,
+    idle: IdleWorkers,
+    cost: JobCost,
+    results_capacity: Arc<Capacity>,
+    /// The largest batch of results a worker sends.
+    max_results: usize,
+    counters: Counters,
+    /// Jobs that will not start, for the summary.
+    unstarted: Mutex<Vec<Job<A>>>,
+    /// The first panic of user code outside a job: the input iterator's
+    /// `next` or drop, or the job function's drop.
+    panic: Mutex<Option<JobPanic>>,
+    /// Set (Relaxed) when the end of the context left input unread or
+    /// closed the intake early; read by the thread that ends the run, after
+    /// joining everyone else.
+    intake_cut_short: AtomicBool,
+    /// Why the context cut the run short; set when the run ends.
+    cancelled_by: Mutex<Option<ContextError>>,
+    /// Threads still doing their part (workers, the feeder), plus one for
+    /// the launcher until every thread has started. AcqRel: the thread that
+    /// takes it to zero ends the run and must see everyone's work.
+    participants: AtomicUsize,
+    /// The run's threads; the one that ends the run joins all the others,
+    /// the run's handle joins that last one.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Dropped when the run has ended, which disconnects `Run::done`.
+    done: Mutex<Option<Sender<()>>>,
+    /// Set by a reader about to block for results, cleared when it stops
+    /// waiting. The reader sets it (SeqCst) before taking the workers'
+    /// unsent results under their local queues' locks; a worker reads it
+    /// (Relaxed) after handing in a result under that lock and then sends
+    /// what it holds. The lock orders the two: either the reader takes the
+    /// result, or the worker sees the flag.
+    reader_waiting: AtomicBool,
+}
+
+/// Held by a reader while it blocks for results; see `reader_waiting`.
+pub(crate) struct ReaderWaits<'a>(&'a AtomicBool);
+
+impl Drop for ReaderWaits<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+impl<A, T, E> Engine<A, T, E> {
+    /// A new engine, and the receiver of its done channel.
+    pub(crate) fn new(config: &Config, parent: &Context) -> (Engine<A, T, E>, Receiver<()>) {
+        let ctx = Context::with_cancel(parent);
+        let (done_tx, done_rx) = crossbeam_channel::bounded(0);
+        let workers = config.workers;
+        let engine = Engine {
+            intake: Context::with_cancel(&ctx),
+            ctx,
+            queue: JobQueue::new(
+                config.queue_capacity,
+                max_batch(config.queue_capacity, workers, config.max_batch),
+                workers,
+            ),
+            local_queues: (0..workers).map(|_| LocalQueue::new()).collect(),
+            idle: IdleWorkers::new(workers),
+            cost: JobCost::default(),
+            results_capacity: Arc::new(Capacity::new(config.results_capacity)),
+            max_results: max_batch(config.results_capacity, workers, config.max_batch),
+            counters: Counters::new(workers),
+            unstarted: Mutex::new(Vec::new()),
+            panic: Mutex::new(None),
+            intake_cut_short: AtomicBool::new(false),
+            cancelled_by: Mutex::new(None),
+            participants: AtomicUsize::new(1),
+            threads: Mutex::new(Vec::with_capacity(workers + 1)),
+            done: Mutex::new(Some(done_tx)),
+            reader_waiting: AtomicBool::new(false),
+        };
+        (engine, done_rx)
+    }
+
+    /// The run's context.
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Queues a submitted job, waiting for room as `wait` allows.
+    pub(crate) fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
+        let (queue, intake, cost, idle) = (&self.queue, &self.intake, &self.cost, &self.idle);
+        queue.push(job, wait, false, intake, cost, idle).map_err(|(refused, job)| {
+            if refused == Refused::Closed && self.ctx.is_cancelled() {
+                // A submitter turned away by the end of the context.
+                self.intake_cut_short.store(true, Ordering::Relaxed);
+                return (Refused::Cancelled, job);
+            }
+            (refused, job)
+        })
+    }
+
+    /// Whether the run no longer takes jobs.
+    pub(crate) fn is_intake_closed(&self) -> bool {
+        self.intake.is_cancelled() || self.queue.is_closed()
+    }
+
+    /// Stops the intake; jobs already queued still run. Returns `true` if
+    /// this call stopped it.
+    pub(crate) fn shutdown(&self) -> bool {
+        let ended = self.intake.cancel();
+        self.queue.close();
+        ended
+    }
+
+    /// Cancels the run. Returns `true` if this call cancelled it.
+    pub(crate) fn cancel(&self) -> bool {
+        let cancelled = self.ctx.cancel();
+        if self.queue.close() {
+            // Input was still coming: it is cut short.
+            self.intake_cut_short.store(true, Ordering::Relaxed);
+        }
+        cancelled
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn counts(&self) -> Counts {
+        self.counters.snapshot(self.queue.submitted())
+    }
+
+    /// Asks the workers to send their results at once, until the guard is
+    /// dropped; for a reader about to block. Take it before
+    /// [`take_unsent`](Self::take_unsent).
+    pub(crate) fn reader_waits(&self) -> ReaderWaits<'_> {
+        self.reader_waiting.store(true, Ordering::SeqCst);
+        ReaderWaits(&self.reader_waiting)
+    }
+
+    /// Takes the results workers hold but have not sent yet, for a reader
+    /// that would otherwise block waiting for them.
+    pub(crate) fn take_unsent(&self) -> Vec<JobResult<T, E>> {
+        let mut results = Vec::new();
+        for local in self.local_queues.iter() {
+            results.append(&mut local.take_unsent());
+        }
+        results
+    }
+
+    /// Counts results that a reader dropped unread.
+    pub(crate) fn add_discarded(&self, results: u64) {
+        self.counters.add_discarded(results);
+    }
+
+    /// Takes the count of results dropped unread so far.
+    pub(crate) fn take_discarded(&self) -> u64 {
+        self.counters.take_discarded()
+    }
+
+    /// Takes the jobs that will not start.
+    pub(crate) fn take_unstarted(&self) -> Vec<Job<A>> {
+        std::mem::take(&mut *self.unstarted.lock())
+    }
+
+    /// Why the context cut the run short, once the run has ended.
+    pub(crate) fn cancelled_by(&self) -> Option<ContextError> {
+        *self.cancelled_by.lock()
+    }
+
+    /// Takes the panic of user code outside a job, if there was one.
+    pub(crate) fn take_panic(&self) -> Option<JobPanic> {
+        self.panic.lock().take()
+    }
+
+    /// Records a panic of user code outside a job; the first one is kept.
+    fn record_panic(&self, panic: JobPanic) {
+        self.panic.lock().get_or_insert(panic);
+    }
+
+    /// Drops a value whose destructor is user code (the job function),
+    /// keeping its panic for the summary.
+    pub(crate) fn drop_user_value<V>(&self, value: V) {
+        if let Err(panic) = crate::unwind::catch(move || drop(value)) {
+            self.record_panic(panic);
+        }
+    }
+
+    /// Moves jobs that will not start to the summary.
+    fn give_back(&self, jobs: impl IntoIterator<Item = Job<A>>) {
+        let mut unstarted = self.unstarted.lock();
+        let before = unstarted.len();
+        unstarted.extend(jobs);
+        self.counters.add_unstarted((unstarted.len() - before) as u64);
+    }
+}
