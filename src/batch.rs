@@ -37,7 +37,11 @@ pub struct ResultBatch<T, E> {
 }
 
 impl<T, E> ResultBatch<T, E> {
-    pub(crate) fn new(results: Vec<JobResult<T, E>>, credits: usize, capacity: &Arc<Capacity>) -> Self {
+    pub(crate) fn new(
+        results: Vec<JobResult<T, E>>,
+        credits: usize,
+        capacity: &Arc<Capacity>,
+    ) -> Self {
         ResultBatch {
             results,
             credits,

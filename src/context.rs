@@ -503,10 +503,12 @@ impl Context {
         self.check()
     }
 
-    /// The fast, lock-free check used between jobs; it trusts the timer
-    /// thread to notice deadlines instead of reading the clock.
+    /// Whether the context has ended, without looking at the clock: one
+    /// atomic load, for the engine's per-job check. A deadline that passed
+    /// is seen here once the timer thread or
+    /// [`expire_if_past`](Context::expire_if_past) has ended the context.
     #[inline]
-    pub(crate) fn is_cancelled_relaxed(&self) -> bool {
+    pub(crate) fn is_ended(&self) -> bool {
         self.inner.is_ended()
     }
 
@@ -526,8 +528,6 @@ impl Context {
     /// the deadline cached at creation, without a lock or an allocation;
     /// with no deadline anywhere in the chain, no comparison either.
     #[inline]
-    // The run engine is still being taught to call this; the unit tests do.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn expire_if_past(&self, now: Instant) -> bool {
         if self.inner.is_ended() {
             return true;
@@ -728,7 +728,7 @@ mod tests {
         let now = Instant::now();
         let background = Context::background();
         assert!(!background.expire_if_past(now + LONG));
-        assert!(!background.is_cancelled_relaxed());
+        assert!(!background.inner.is_ended());
 
         let plain = Context::with_cancel(&Context::with_cancel(&background));
         assert!(
@@ -777,7 +777,7 @@ mod tests {
                 a.check(),
                 b.err(),
                 b.is_cancelled(),
-                b.is_cancelled_relaxed(),
+                b.inner.is_ended(),
             )
         });
         assert_eq!(
@@ -860,10 +860,7 @@ mod tests {
             Context::with_deadline(&Context::background(), past),
             Context::with_timeout(&Context::background(), Duration::ZERO),
         ] {
-            assert!(
-                ctx.is_cancelled_relaxed(),
-                "ended before anyone asked err()"
-            );
+            assert!(ctx.inner.is_ended(), "ended before anyone asked err()");
             assert_ended(&ctx, ContextError::DeadlineExceeded);
             assert!(
                 !timer::is_registered(ctx.inner.id),

@@ -203,6 +203,7 @@ pub use crossbeam_channel;
 
 pub use crate::batch::ResultBatch;
 pub use crate::context::Context;
+pub use crate::counts::Counts;
 pub use crate::error::{
     BuildError, ContextError, NextTimeoutError, StartError, SubmitError, SubmitTimeoutError,
     TryNextError, TrySubmitError,
@@ -213,7 +214,6 @@ pub use crate::pool::{
     Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, WorkerPool,
 };
 pub use crate::run::{Run, Summary};
-pub use crate::counts::Counts;
 pub use crate::submit::Submitter;
 
 /// The README's examples, compiled and run as doc-tests.

@@ -56,7 +56,6 @@ pub const DEFAULT_RESULTS_CAPACITY: usize = 16_384;
 /// ```
 pub const DEFAULT_MAX_BATCH: usize = 4096;
 
-
 /// A worker pool: the configuration every run it starts shares.
 ///
 /// Each run starts its own worker threads and joins them all before it
@@ -214,7 +213,11 @@ impl WorkerPool {
         // Before any thread starts: a panic here leaves nothing running.
         let input = jobs.into_iter();
         let name = format!("{}-feeder", self.config.thread_name);
-        let (_, run) = self.launch(ctx, f, Some((name, move |engine: &Engine<A, T, E>| engine.feed(input))))?;
+        let (_, run) = self.launch(
+            ctx,
+            f,
+            Some((name, move |engine: &Engine<A, T, E>| engine.feed(input))),
+        )?;
         Ok(run)
     }
 
@@ -302,7 +305,10 @@ impl WorkerPool {
     /// Starts a run's workers, each calling `f` on the jobs it takes.
     /// Starts a run's workers, and its feeder if it has one. If a thread
     /// cannot start, the ones already started are stopped and joined.
-    #[expect(clippy::type_complexity, reason = "a pair of the engine and its handle")]
+    #[expect(
+        clippy::type_complexity,
+        reason = "a pair of the engine and its handle"
+    )]
     fn launch<A, T, E, F, P>(
         &self,
         ctx: &Context,

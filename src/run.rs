@@ -248,14 +248,20 @@ impl<A, T, E> Run<A, T, E> {
     /// [`RESULTS_WORK`] (1 ms) for a batch takes such results itself and
     /// asks the workers to send theirs at once until it has something; so
     /// a finished result is never held back by a reader's own wait.
-    fn next_batch(&mut self, deadline: Option<Instant>) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
+    fn next_batch(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
         match self.results.try_recv() {
             Ok(batch) => return Ok(batch.into_vec()),
             Err(TryRecvError::Disconnected) => return self.end_of_results(deadline),
             Err(TryRecvError::Empty) => {}
         }
         let soon = Instant::now() + RESULTS_WORK;
-        match self.results.recv_deadline(deadline.map_or(soon, |d| d.min(soon))) {
+        match self
+            .results
+            .recv_deadline(deadline.map_or(soon, |d| d.min(soon)))
+        {
             Ok(batch) => return Ok(batch.into_vec()),
             Err(RecvTimeoutError::Disconnected) => return self.end_of_results(deadline),
             Err(RecvTimeoutError::Timeout) => {}
@@ -278,7 +284,10 @@ impl<A, T, E> Run<A, T, E> {
     /// buffer's hands. The run counts as finished only once `done` has
     /// disconnected too (a moment later), so that an ended iterator means a
     /// finished run.
-    fn end_of_results(&mut self, deadline: Option<Instant>) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
+    fn end_of_results(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
         match recv_until(&self.done, deadline) {
             Err(RecvTimeoutError::Disconnected) => Err(NextTimeoutError::Finished),
             _ => Err(NextTimeoutError::Timeout),

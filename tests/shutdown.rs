@@ -382,7 +382,10 @@ fn wait_timeout_gives_the_run_back_while_a_job_ignores_its_context() {
             .wait_timeout(QUIET)
             .expect_err("the job ignores the cancel");
         let threads = threads_named("swto-");
-        assert!((1..=2).contains(&threads), "the worker, and the feeder until it has left: {threads}");
+        assert!(
+            (1..=2).contains(&threads),
+            "the worker, and the feeder until it has left: {threads}"
+        );
 
         drop(gate_tx);
         let summary = run

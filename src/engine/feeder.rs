@@ -19,13 +19,14 @@ impl<A, T, E> Engine<A, T, E> {
             loop {
                 // Checked before pulling: after a cancel or shutdown no
                 // input is pulled at all.
-                if self.intake.is_cancelled() {
+                if self.intake.is_ended() {
                     return false;
                 }
                 let Some(job) = input.next() else {
                     return true;
                 };
-                let (queue, intake, cost, idle) = (&self.queue, &self.intake, &self.cost, &self.idle);
+                let (queue, intake, cost, idle) =
+                    (&self.queue, &self.intake, &self.cost, &self.idle);
                 if let Err((_, job)) = queue.push(job, Wait::Forever, true, intake, cost, idle) {
                     self.queue.count_submitted(1);
                     self.give_back([job]);

@@ -49,7 +49,6 @@ where
             }
         }
     }
-
 }
 
 impl<A, T, E> Engine<A, T, E> {

@@ -15,6 +15,9 @@ use crate::engine::idle::IdleWorkers;
 use crate::job::Job;
 use crate::outcome::JobResult;
 
+/// The owner's next job, and a full batch of results to send, if any.
+pub(crate) type Next<A, T, E> = (Option<Job<A>>, Option<Vec<JobResult<T, E>>>);
+
 /// On a cache line of its own, so that the owner's lock traffic does not
 /// disturb its neighbours.
 #[repr(align(128))]
@@ -63,7 +66,7 @@ impl<A, T, E> LocalQueue<A, T, E> {
         &self,
         finished: Option<JobResult<T, E>>,
         batch: usize,
-    ) -> (Option<Job<A>>, Option<Vec<JobResult<T, E>>>) {
+    ) -> Next<A, T, E> {
         let mut local = self.inner.lock();
         let full = match finished {
             Some(result) => {
@@ -119,7 +122,10 @@ mod tests {
     }
 
     fn result(i: u32) -> JobResult<u32, ()> {
-        JobResult::new(Job::new(u64::from(i), ()).into_parts().0, Outcome::Succeeded(i))
+        JobResult::new(
+            Job::new(u64::from(i), ()).into_parts().0,
+            Outcome::Succeeded(i),
+        )
     }
 
     #[test]
@@ -150,7 +156,10 @@ mod tests {
         let _looking = idle.start_looking();
         let queue = Queue::new();
         queue.stock(jobs(0..1), &idle);
-        assert!(idle.nudges().try_recv().is_err(), "the owner takes that one");
+        assert!(
+            idle.nudges().try_recv().is_err(),
+            "the owner takes that one"
+        );
         queue.stock(jobs(1..2), &idle);
         assert!(idle.nudges().try_recv().is_ok());
     }

@@ -74,6 +74,22 @@ impl<A: Send, T: Send, E: Send> Intake<A> for Engine<A, T, E> {
     }
 }
 
+/// Keeps a value on cache lines of its own (two, for the adjacent-line
+/// prefetcher), so that threads writing it do not slow down threads that
+/// read its neighbours: the feeder locks the queue once per job while
+/// workers read the reader's flag once per job.
+#[derive(Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<V>(pub(crate) V);
+
+impl<V> std::ops::Deref for CachePadded<V> {
+    type Target = V;
+
+    fn deref(&self) -> &V {
+        &self.0
+    }
+}
+
 /// A pool's settings, as the engine reads them.
 #[derive(Debug)]
 pub(crate) struct Config {
@@ -95,8 +111,8 @@ pub(crate) struct Engine<A, T, E> {
     queue: JobQueue<A>,
     /// One per worker, by index.
     local_queues: Box<[LocalQueue<A, T, E>]>,
-    idle: IdleWorkers,
-    cost: JobCost,
+    idle: CachePadded<IdleWorkers>,
+    cost: CachePadded<JobCost>,
     results_capacity: Arc<Capacity>,
     /// The largest batch of results a worker sends.
     max_results: usize,
@@ -127,7 +143,7 @@ pub(crate) struct Engine<A, T, E> {
     /// (Relaxed) after handing in a result under that lock and then sends
     /// what it holds. The lock orders the two: either the reader takes the
     /// result, or the worker sees the flag.
-    reader_waiting: AtomicBool,
+    reader_waiting: CachePadded<AtomicBool>,
 }
 
 /// Held by a reader while it blocks for results; see `reader_waiting`.
@@ -154,8 +170,8 @@ impl<A, T, E> Engine<A, T, E> {
                 workers,
             ),
             local_queues: (0..workers).map(|_| LocalQueue::new()).collect(),
-            idle: IdleWorkers::new(workers),
-            cost: JobCost::default(),
+            idle: CachePadded(IdleWorkers::new(workers)),
+            cost: CachePadded(JobCost::default()),
             results_capacity: Arc::new(Capacity::new(config.results_capacity)),
             max_results: max_batch(config.results_capacity, workers, config.max_batch),
             counters: Counters::new(workers),
@@ -166,7 +182,7 @@ impl<A, T, E> Engine<A, T, E> {
             participants: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(workers + 1)),
             done: Mutex::new(Some(done_tx)),
-            reader_waiting: AtomicBool::new(false),
+            reader_waiting: CachePadded(AtomicBool::new(false)),
         };
         (engine, done_rx)
     }
@@ -179,14 +195,16 @@ impl<A, T, E> Engine<A, T, E> {
     /// Queues a submitted job, waiting for room as `wait` allows.
     pub(crate) fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
         let (queue, intake, cost, idle) = (&self.queue, &self.intake, &self.cost, &self.idle);
-        queue.push(job, wait, false, intake, cost, idle).map_err(|(refused, job)| {
-            if refused == Refused::Closed && self.ctx.is_cancelled() {
-                // A submitter turned away by the end of the context.
-                self.intake_cut_short.store(true, Ordering::Relaxed);
-                return (Refused::Cancelled, job);
-            }
-            (refused, job)
-        })
+        queue
+            .push(job, wait, false, intake, cost, idle)
+            .map_err(|(refused, job)| {
+                if refused == Refused::Closed && self.ctx.is_cancelled() {
+                    // A submitter turned away by the end of the context.
+                    self.intake_cut_short.store(true, Ordering::Relaxed);
+                    return (Refused::Cancelled, job);
+                }
+                (refused, job)
+            })
     }
 
     /// Whether the run no longer takes jobs.
@@ -222,7 +240,7 @@ impl<A, T, E> Engine<A, T, E> {
     /// [`take_unsent`](Self::take_unsent).
     pub(crate) fn reader_waits(&self) -> ReaderWaits<'_> {
         self.reader_waiting.store(true, Ordering::SeqCst);
-        ReaderWaits(&self.reader_waiting)
+        ReaderWaits(&self.reader_waiting.0)
     }
 
     /// Takes the results workers hold but have not sent yet, for a reader
@@ -278,6 +296,7 @@ impl<A, T, E> Engine<A, T, E> {
         let mut unstarted = self.unstarted.lock();
         let before = unstarted.len();
         unstarted.extend(jobs);
-        self.counters.add_unstarted((unstarted.len() - before) as u64);
+        self.counters
+            .add_unstarted((unstarted.len() - before) as u64);
     }
 }

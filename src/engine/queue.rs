@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use parking_lot::Mutex;
 
 use crate::context::Context;
+use crate::engine::CachePadded;
 use crate::engine::batch_size::{BATCH_WORK, JobCost};
 use crate::engine::idle::IdleWorkers;
 use crate::engine::room::{Room, WaitEnded};
@@ -61,7 +62,7 @@ pub(crate) enum Taken<A> {
 pub(crate) struct JobQueue<A> {
     /// The open batch and the accounting; producers take it once per job,
     /// workers once per batch.
-    state: Mutex<QueueState<A>>,
+    state: CachePadded<Mutex<QueueState<A>>>,
     /// Full batches. Its only sender is in `state` until `close`.
     batches: Receiver<Vec<Job<A>>>,
     /// Producers waiting for room; notified whenever jobs leave.
@@ -83,19 +84,23 @@ struct QueueState<A> {
     /// The size at which the open batch goes onto the channel, re-read from
     /// the measured job cost once per batch.
     target: usize,
+    /// Whether a job had been measured at the last batch: until then a
+    /// blind producer queues only a few jobs.
+    measured: bool,
 }
 
 impl<A> JobQueue<A> {
     pub(crate) fn new(capacity: usize, max_batch: usize, workers: usize) -> Self {
         let (sender, batches) = crossbeam_channel::unbounded();
         JobQueue {
-            state: Mutex::new(QueueState {
+            state: CachePadded(Mutex::new(QueueState {
                 open: Vec::new(),
                 queued: 0,
                 submitted: 0,
                 sender: Some(sender),
                 target: 1,
-            }),
+                measured: false,
+            })),
             batches,
             room: Room::new(),
             capacity,
@@ -107,6 +112,7 @@ impl<A> JobQueue<A> {
     /// Queues `job`, waiting for room as `wait` allows. Refused once the
     /// queue is closed or `intake` has ended, also while waiting. A `blind`
     /// producer (the feeder) queues only a few jobs until one is measured.
+    #[inline]
     pub(crate) fn push(
         &self,
         job: Job<A>,
@@ -116,49 +122,103 @@ impl<A> JobQueue<A> {
         cost: &JobCost,
         idle: &IdleWorkers,
     ) -> Result<(), (Refused, Job<A>)> {
+        // The common case, once per job: room, and a single lock.
+        let refused = self.try_add(&mut self.state.lock(), job, blind, intake, cost, idle);
+        match refused {
+            Ok(()) => Ok(()),
+            Err((Refused::Full, job)) => self.push_slow(job, wait, blind, intake, cost, idle),
+            Err(refused) => Err(refused),
+        }
+    }
+
+    /// [`push`](Self::push) when the queue is full: waits for room.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(
+        &self,
+        job: Job<A>,
+        wait: Wait,
+        blind: bool,
+        intake: &Context,
+        cost: &JobCost,
+        idle: &IdleWorkers,
+    ) -> Result<(), (Refused, Job<A>)> {
+        let deadline = match wait {
+            Wait::No => return Err((Refused::Full, job)),
+            Wait::Until(deadline) => Some(deadline),
+            Wait::Forever => None,
+        };
         let mut job = Some(job);
         let mut closed = false;
-        let mut attempt = || {
-            let mut state = self.state.lock();
-            if state.sender.is_none() || intake.is_cancelled() {
-                closed = true;
-                return true;
-            }
-            let capacity = if blind && !cost.is_measured() {
-                self.capacity.min(self.blind_capacity)
-            } else {
-                self.capacity
-            };
-            if state.queued != 0 && state.queued >= capacity {
-                return false;
-            }
-            state.queued += 1;
-            state.submitted += 1;
-            state.open.extend(job.take());
-            if state.open.len() >= state.target {
-                let target = cost.batch_size(BATCH_WORK, self.max_batch);
-                state.target = target;
-                let batch = std::mem::replace(&mut state.open, Vec::with_capacity(target));
-                if let Some(sender) = &state.sender {
-                    // The receiver lives as long as the queue: this cannot fail.
-                    let _ = sender.send(batch);
+        let waited = self.room.wait_for(
+            || {
+                let Some(next) = job.take() else { return true };
+                match self.try_add(&mut self.state.lock(), next, blind, intake, cost, idle) {
+                    Ok(()) => true,
+                    Err((why, back)) => {
+                        job = Some(back);
+                        closed = why == Refused::Closed;
+                        closed
+                    }
                 }
-            } else if state.open.len() == 1 {
-                idle.work_added();
-            }
-            true
-        };
-        let outcome = match wait {
-            Wait::No if attempt() => Ok(()),
-            Wait::No => Err(WaitEnded::TimedOut),
-            Wait::Until(deadline) => self.room.wait_for(&mut attempt, intake.done(), Some(deadline)),
-            Wait::Forever => self.room.wait_for(&mut attempt, intake.done(), None),
-        };
-        match (job, outcome) {
+            },
+            intake.done(),
+            deadline,
+        );
+        match (job, waited) {
             (None, _) => Ok(()),
-            (Some(job), _) if closed => Err((Refused::Closed, job)),
-            (Some(job), Err(WaitEnded::TimedOut)) => Err((Refused::Full, job)),
+            (Some(job), Err(WaitEnded::TimedOut)) if !closed => Err((Refused::Full, job)),
             (Some(job), _) => Err((Refused::Closed, job)),
+        }
+    }
+
+    /// Adds `job` to the open batch if there is room; gives it back with
+    /// `Full` or `Closed` if not.
+    #[inline]
+    fn try_add(
+        &self,
+        state: &mut QueueState<A>,
+        job: Job<A>,
+        blind: bool,
+        intake: &Context,
+        cost: &JobCost,
+        idle: &IdleWorkers,
+    ) -> Result<(), (Refused, Job<A>)> {
+        // The feeder checks the intake itself before it pulls each job.
+        if state.sender.is_none() || (!blind && intake.is_ended()) {
+            return Err((Refused::Closed, job));
+        }
+        if blind && !state.measured {
+            state.measured = cost.is_measured();
+        }
+        let capacity = if blind && !state.measured {
+            self.capacity.min(self.blind_capacity)
+        } else {
+            self.capacity
+        };
+        if state.queued != 0 && state.queued >= capacity {
+            return Err((Refused::Full, job));
+        }
+        state.queued += 1;
+        state.submitted += 1;
+        state.open.push(job);
+        if state.open.len() >= state.target {
+            self.send_open(state, cost);
+        } else if state.open.len() == 1 {
+            idle.work_added();
+        }
+        Ok(())
+    }
+
+    /// Sends the full open batch onto the channel.
+    #[cold]
+    fn send_open(&self, state: &mut QueueState<A>, cost: &JobCost) {
+        let target = cost.batch_size(BATCH_WORK, self.max_batch);
+        state.target = target;
+        let batch = std::mem::replace(&mut state.open, Vec::with_capacity(target));
+        if let Some(sender) = &state.sender {
+            // The receiver lives as long as the queue: this cannot fail.
+            let _ = sender.send(batch);
         }
     }
 
@@ -270,8 +330,15 @@ mod tests {
 
         fn push(&self, i: u32, wait: Wait) -> Result<(), Refused> {
             let job = Job::new(u64::from(i), i);
-            let Fixture { queue, intake, cost, idle } = self;
-            queue.push(job, wait, false, intake, cost, idle).map_err(|(why, _)| why)
+            let Fixture {
+                queue,
+                intake,
+                cost,
+                idle,
+            } = self;
+            queue
+                .push(job, wait, false, intake, cost, idle)
+                .map_err(|(why, _)| why)
         }
 
         fn take_all(&self) -> usize {
@@ -367,13 +434,22 @@ mod tests {
     #[test]
     fn a_blind_producer_waits_for_a_measurement() {
         let fixture = Fixture::new(1000);
-        let Fixture { queue, intake, cost, idle } = &fixture;
+        let Fixture {
+            queue,
+            intake,
+            cost,
+            idle,
+        } = &fixture;
         for i in 0..64u64 {
-            queue.push(Job::new(i, 0), Wait::No, true, intake, cost, idle).unwrap();
+            queue
+                .push(Job::new(i, 0), Wait::No, true, intake, cost, idle)
+                .unwrap();
         }
         let refused = queue.push(Job::new(64u64, 0), Wait::No, true, intake, cost, idle);
         assert_eq!(refused.map_err(|(why, _)| why), Err(Refused::Full));
         cost.record(Duration::from_micros(1), 1);
-        queue.push(Job::new(64u64, 0), Wait::No, true, intake, cost, idle).unwrap();
+        queue
+            .push(Job::new(64u64, 0), Wait::No, true, intake, cost, idle)
+            .unwrap();
     }
 }

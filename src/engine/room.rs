@@ -138,7 +138,10 @@ mod tests {
         let room = Room::new();
         let (stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
         drop(stop_tx);
-        assert_eq!(room.wait_for(|| false, &stop, None), Err(WaitEnded::Stopped));
+        assert_eq!(
+            room.wait_for(|| false, &stop, None),
+            Err(WaitEnded::Stopped)
+        );
     }
 
     #[test]

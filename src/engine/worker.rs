@@ -67,7 +67,7 @@ impl<A, T, E> Engine<A, T, E> {
                 }
                 break;
             };
-            if self.ctx.is_cancelled() {
+            if self.ctx.is_ended() {
                 self.give_back(std::iter::once(job).chain(worker.local.clear()));
                 continue;
             }
@@ -79,7 +79,12 @@ impl<A, T, E> Engine<A, T, E> {
 }
 
 /// Runs one job, catching its panic, and counts it.
-fn execute<A, T, E, F>(ctx: &Context, counters: &WorkerCounters, f: &F, job: Job<A>) -> JobResult<T, E>
+fn execute<A, T, E, F>(
+    ctx: &Context,
+    counters: &WorkerCounters,
+    f: &F,
+    job: Job<A>,
+) -> JobResult<T, E>
 where
     F: Fn(&Context, A) -> Result<T, E>,
 {
@@ -158,7 +163,7 @@ impl<A, T, E> Worker<'_, A, T, E> {
         for step in 0..SPINS {
             // Checked before taking jobs: taking a batch frees room in the
             // queue, which would let a waiting producer into a cancelled run.
-            if engine.ctx.is_cancelled() {
+            if engine.ctx.is_ended() {
                 return false;
             }
             let moving = idle.begin_move();
@@ -172,7 +177,7 @@ impl<A, T, E> Worker<'_, A, T, E> {
         }
         let _looking = idle.start_looking();
         loop {
-            if engine.ctx.is_cancelled() {
+            if engine.ctx.is_ended() {
                 return false;
             }
             let moving = idle.begin_move();
@@ -231,7 +236,8 @@ impl<A, T, E> Worker<'_, A, T, E> {
     /// Takes half of another worker's local queue.
     fn steal(&self) -> Option<Vec<Job<A>>> {
         let others = &self.engine.local_queues;
-        (1..others.len()).find_map(|offset| others[(self.index + offset) % others.len()].steal_half())
+        (1..others.len())
+            .find_map(|offset| others[(self.index + offset) % others.len()].steal_half())
     }
 
     /// Puts found jobs on the local queue. The caller holds a `Move` until
@@ -239,7 +245,7 @@ impl<A, T, E> Worker<'_, A, T, E> {
     /// was cancelled meanwhile.
     fn stock(&self, jobs: Vec<Job<A>>) -> bool {
         let engine = self.engine;
-        if engine.ctx.is_cancelled() {
+        if engine.ctx.is_ended() {
             engine.give_back(jobs);
             return false;
         }
