@@ -64,6 +64,35 @@ pub enum BuildError {
     /// assert_eq!(err.to_string(), "a thread name cannot hold a NUL byte");
     /// ```
     NulInThreadName,
+    /// More workers than [`MAX_WORKERS`](crate::MAX_WORKERS).
+    ///
+    /// ```
+    /// use wpool::{BuildError, WorkerPool};
+    ///
+    /// let err = WorkerPool::new(usize::MAX).unwrap_err();
+    /// assert!(matches!(err, BuildError::TooManyWorkers { requested: usize::MAX, .. }));
+    /// assert!(err.to_string().starts_with("too many workers"));
+    /// ```
+    TooManyWorkers {
+        /// The number asked for.
+        requested: usize,
+        /// The most a pool may have.
+        max: usize,
+    },
+    /// A thread stack larger than [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE).
+    ///
+    /// ```
+    /// use wpool::{BuildError, WorkerPool};
+    ///
+    /// let err = WorkerPool::builder().stack_size(1 << 40).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::StackTooLarge { .. }));
+    /// ```
+    StackTooLarge {
+        /// The size asked for, in bytes.
+        requested: usize,
+        /// The largest size allowed, in bytes.
+        max: usize,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -71,6 +100,15 @@ impl fmt::Display for BuildError {
         match self {
             BuildError::ZeroWorkers => f.write_str("a worker pool needs at least one worker"),
             BuildError::NulInThreadName => f.write_str("a thread name cannot hold a NUL byte"),
+            BuildError::TooManyWorkers { requested, max } => {
+                write!(f, "too many workers: {requested} asked for, at most {max}")
+            }
+            BuildError::StackTooLarge { requested, max } => {
+                write!(
+                    f,
+                    "thread stack too large: {requested} bytes asked for, at most {max}"
+                )
+            }
         }
     }
 }

@@ -211,7 +211,8 @@ pub use crate::error::{
 pub use crate::job::{Job, JobDescriptor, JobFn, JobId, Metadata};
 pub use crate::outcome::{JobFailure, JobPanic, JobResult, Outcome};
 pub use crate::pool::{
-    Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, WorkerPool,
+    Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, MAX_STACK_SIZE,
+    MAX_WORKERS, WorkerPool,
 };
 pub use crate::run::{Run, Summary};
 pub use crate::submit::Submitter;

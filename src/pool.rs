@@ -56,6 +56,38 @@ pub const DEFAULT_RESULTS_CAPACITY: usize = 16_384;
 /// ```
 pub const DEFAULT_MAX_BATCH: usize = 4096;
 
+/// The most workers a pool may have; [`Builder::build`] refuses more with
+/// [`BuildError::TooManyWorkers`]. Every run starts all of its workers, so
+/// far more threads than this would exhaust the process's threads or
+/// memory in the middle of starting a run; beyond a few thousand threads,
+/// blocking jobs are better served by fewer workers and a context-aware
+/// wait.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{BuildError, MAX_WORKERS, WorkerPool};
+///
+/// assert!(WorkerPool::builder().workers(MAX_WORKERS).build().is_ok());
+/// let err = WorkerPool::builder().workers(MAX_WORKERS + 1).build().unwrap_err();
+/// assert!(matches!(err, BuildError::TooManyWorkers { .. }));
+/// ```
+pub const MAX_WORKERS: usize = 16_384;
+
+/// The largest stack a pool's threads may ask for, 1 GiB; [`Builder::build`]
+/// refuses more with [`BuildError::StackTooLarge`], so that a bad size is
+/// an error at build time rather than a failed start later.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{BuildError, MAX_STACK_SIZE, WorkerPool};
+///
+/// let err = WorkerPool::builder().stack_size(usize::MAX).build().unwrap_err();
+/// assert_eq!(err, BuildError::StackTooLarge { requested: usize::MAX, max: MAX_STACK_SIZE });
+/// ```
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
 /// A worker pool: the configuration every run it starts shares.
 ///
 /// Each run starts its own worker threads and joins them all before it
@@ -591,6 +623,8 @@ impl Builder {
     /// # Errors
     ///
     /// [`BuildError::ZeroWorkers`] if the pool would have no worker,
+    /// [`BuildError::TooManyWorkers`] beyond [`MAX_WORKERS`],
+    /// [`BuildError::StackTooLarge`] beyond [`MAX_STACK_SIZE`],
     /// [`BuildError::NulInThreadName`] if the thread name prefix holds a NUL
     /// byte (the threads could not be named).
     ///
@@ -604,6 +638,18 @@ impl Builder {
     pub fn build(self) -> Result<WorkerPool, BuildError> {
         if self.workers == 0 {
             return Err(BuildError::ZeroWorkers);
+        }
+        if self.workers > MAX_WORKERS {
+            return Err(BuildError::TooManyWorkers {
+                requested: self.workers,
+                max: MAX_WORKERS,
+            });
+        }
+        if let Some(requested) = self.stack_size.filter(|&size| size > MAX_STACK_SIZE) {
+            return Err(BuildError::StackTooLarge {
+                requested,
+                max: MAX_STACK_SIZE,
+            });
         }
         if self.thread_name.contains('\0') {
             return Err(BuildError::NulInThreadName);
