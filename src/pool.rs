@@ -546,8 +546,8 @@ impl Builder {
     }
 
     /// Sets the thread name prefix: workers are `{prefix}-0`, `{prefix}-1`,
-    /// ..., and the supervisor (which also feeds batch runs) is
-    /// `{prefix}-supervisor`. A prefix with a NUL byte makes
+    /// ..., and the thread that feeds a batch run its input is
+    /// `{prefix}-feeder`. A prefix with a NUL byte makes
     /// [`build`](Builder::build) fail with [`BuildError::NulInThreadName`].
     ///
     /// # Examples
@@ -598,7 +598,9 @@ impl Builder {
     /// jobs travel thousands at a time and slow ones alone. When job costs
     /// vary a lot (a few large files among many small ones), a slow job
     /// holds back the results its worker finished before it and has not
-    /// sent yet (the jobs behind it go to idle workers); a small cap bounds
+    /// sent yet, until a reader has waited 1 ms for them and takes them
+    /// itself (the jobs behind it go to idle workers); a reader of the raw
+    /// [`Run::results`] channel does not take them, and a small cap bounds
     /// that delay, at the price of more channel traffic. `1` sends every
     /// job and every result on its own; `0` counts as `1`.
     ///

@@ -10,8 +10,8 @@ use crate::JobPanic;
 /// Runs `f`, turning a panic into a [`JobPanic`] that carries its message.
 ///
 /// Unwind safety is asserted because a panicking job's state is dropped
-/// with it, and the pool state that `f` may touch (the feeder's open parcel,
-/// budget and counters, around the input's `next`) is left consistent at
+/// with it, and the pool state that `f` may touch (the job queue and the
+/// counters, around the input's `next`) is left consistent at
 /// every point where user code can panic.
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, JobPanic> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(into_job_panic)
