@@ -304,6 +304,13 @@ impl<A, T, E> Run<A, T, E> {
     /// results it still holds. A batch holds its share of the results
     /// capacity until it is dropped.
     ///
+    /// A reader of this channel alone gets each result when its worker
+    /// sends its batch: after about 1 ms of work, when the worker runs out
+    /// of jobs, or at once while `next`, `next_timeout` or `fold` waits. A
+    /// result finished just before a slow job can so wait for that job;
+    /// [`next_timeout`](Run::next_timeout) called when the channel has been
+    /// quiet for a while takes such results from the workers.
+    ///
     /// # Examples
     ///
     /// ```
