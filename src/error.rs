@@ -84,7 +84,7 @@ pub enum BuildError {
     /// ```
     /// use wpool::{BuildError, WorkerPool};
     ///
-    /// let err = WorkerPool::builder().stack_size(1 << 40).build().unwrap_err();
+    /// let err = WorkerPool::builder().stack_size(usize::MAX).build().unwrap_err();
     /// assert!(matches!(err, BuildError::StackTooLarge { .. }));
     /// ```
     StackTooLarge {
@@ -126,7 +126,7 @@ impl Error for BuildError {}
 /// use wpool::{Context, Job, WorkerPool};
 ///
 /// // No system grants a 32 TiB stack.
-/// let pool = WorkerPool::builder().workers(2).stack_size(1 << 45).build().unwrap();
+/// let pool = WorkerPool::builder().workers(2).stack_size(wpool::MAX_STACK_SIZE).build().unwrap();
 /// let err = pool
 ///     .run(&Context::background(), (0..10u64).map(|i| Job::new(i, i)), |_, n: u64| Ok::<_, ()>(n))
 ///     .unwrap_err();
@@ -155,7 +155,7 @@ impl StartError {
     /// use wpool::{Context, Job, WorkerPool};
     ///
     /// // No system grants a 32 TiB stack.
-    /// let pool = WorkerPool::builder().thread_name("resizer").stack_size(1 << 45).build()?;
+    /// let pool = WorkerPool::builder().thread_name("resizer").stack_size(wpool::MAX_STACK_SIZE).build()?;
     /// let jobs = (0..10u64).map(|i| Job::new(i, i));
     /// let err = pool.run(&Context::background(), jobs, |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
     /// assert!(err.thread_name().starts_with("resizer-"));
@@ -173,7 +173,7 @@ impl StartError {
     /// use wpool::{Context, WorkerPool};
     ///
     /// // No system grants a 32 TiB stack.
-    /// let pool = WorkerPool::builder().stack_size(1 << 45).build()?;
+    /// let pool = WorkerPool::builder().stack_size(wpool::MAX_STACK_SIZE).build()?;
     /// let err = pool.start(&Context::background(), |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
     /// let io_error: std::io::Error = err.into_io_error();
     /// assert!(!io_error.to_string().is_empty());

@@ -74,9 +74,12 @@ pub const DEFAULT_MAX_BATCH: usize = 4096;
 /// ```
 pub const MAX_WORKERS: usize = 16_384;
 
-/// The largest stack a pool's threads may ask for, 1 GiB; [`Builder::build`]
-/// refuses more with [`BuildError::StackTooLarge`], so that a bad size is
-/// an error at build time rather than a failed start later.
+/// The largest stack a pool's threads may ask for, 1 TiB; [`Builder::build`]
+/// refuses more with [`BuildError::StackTooLarge`]. No job needs more, and
+/// larger sizes (up to `usize::MAX`) cannot be mapped at all: refused at
+/// build time, they are an error value there rather than a failed start
+/// later. A size within the bound can still fail to start on a machine
+/// without the memory (a [`StartError`]).
 ///
 /// # Examples
 ///
@@ -86,7 +89,7 @@ pub const MAX_WORKERS: usize = 16_384;
 /// let err = WorkerPool::builder().stack_size(usize::MAX).build().unwrap_err();
 /// assert_eq!(err, BuildError::StackTooLarge { requested: usize::MAX, max: MAX_STACK_SIZE });
 /// ```
-pub const MAX_STACK_SIZE: usize = 1 << 30;
+pub const MAX_STACK_SIZE: usize = 1 << 40;
 
 /// A worker pool: the configuration every run it starts shares.
 ///

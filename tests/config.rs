@@ -374,11 +374,11 @@ impl Drop for WatchedInput {
 #[test]
 fn a_thread_start_failure_is_an_error_and_leaves_no_thread() {
     watchdog(|| {
-        // No operating system grants a 32 TiB stack.
+        // No machine here grants a 1 TiB stack (the largest a pool may ask for).
         let pool = WorkerPool::builder()
             .workers(2)
             .thread_name("cfgbig")
-            .stack_size(1 << 45)
+            .stack_size(wpool::MAX_STACK_SIZE)
             .build()
             .unwrap();
         let taken = Arc::new(AtomicUsize::new(0));
@@ -495,4 +495,50 @@ fn the_pool_is_shared_by_concurrent_runs() {
         let total: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
         assert_eq!(total, 1000);
     });
+}
+
+// Issue #9, defect 3
+/// A worker count or stack size that no run could start is refused by
+/// `build()` as a value, before any run: `workers(usize::MAX)` used to
+/// build and then panic in `run` (a capacity overflow), and `1 << 40`
+/// workers aborted the process allocating for them.
+#[test]
+fn absurd_worker_counts_and_stack_sizes_are_build_errors() {
+    use wpool::{MAX_STACK_SIZE, MAX_WORKERS};
+    for workers in [usize::MAX, 1 << 40, MAX_WORKERS + 1] {
+        let built = std::panic::catch_unwind(|| WorkerPool::builder().workers(workers).build());
+        assert_eq!(
+            built.expect("build() does not panic").unwrap_err(),
+            BuildError::TooManyWorkers {
+                requested: workers,
+                max: MAX_WORKERS
+            },
+            "{workers} workers"
+        );
+    }
+    assert_eq!(
+        WorkerPool::new(usize::MAX).unwrap_err(),
+        BuildError::TooManyWorkers {
+            requested: usize::MAX,
+            max: MAX_WORKERS
+        }
+    );
+    for bytes in [usize::MAX, MAX_STACK_SIZE + 1] {
+        let built = std::panic::catch_unwind(|| WorkerPool::builder().stack_size(bytes).build());
+        assert_eq!(
+            built.expect("build() does not panic").unwrap_err(),
+            BuildError::StackTooLarge {
+                requested: bytes,
+                max: MAX_STACK_SIZE
+            },
+            "a stack of {bytes} bytes"
+        );
+    }
+    // The limits themselves build (the pools are not run).
+    let pool = WorkerPool::builder()
+        .workers(MAX_WORKERS)
+        .stack_size(MAX_STACK_SIZE)
+        .build()
+        .expect("MAX_WORKERS workers with MAX_STACK_SIZE stacks build");
+    assert_eq!(pool.workers(), MAX_WORKERS);
 }

@@ -376,3 +376,242 @@ fn panics_in_a_continuous_run() {
         assert_eq!(summary.counts.submitted, 200);
     });
 }
+
+/// An input whose `into_iter` panics.
+struct PanicsInIntoIter;
+
+impl IntoIterator for PanicsInIntoIter {
+    type Item = Job<u64>;
+    type IntoIter = std::vec::IntoIter<Job<u64>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        panic!("test panic in into_iter");
+    }
+}
+
+/// The text of a panic payload, as `panic!` and `resume_unwind` make them.
+fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+}
+
+// Issue #9, defect 4
+/// A panic in `jobs.into_iter()` comes out of `pool.run` on the caller's
+/// thread, and nothing of the run is left behind: the job function has
+/// been dropped by the time `run` unwinds, and no thread of the pool runs.
+/// Before the fix the workers were started first and outlived the call.
+#[test]
+fn a_panic_in_into_iter_propagates_out_of_run_and_leaves_no_thread_running() {
+    watchdog(|| {
+        quiet_test_panics();
+        let drops = common::DropCounter::family();
+        let owned_by_f = common::DropCounter::new(0, &drops);
+        let pool = common::named_pool(3, "pnintoit");
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.run(
+                &Context::background(),
+                PanicsInIntoIter,
+                move |_, i: u64| {
+                    let _owned = &owned_by_f;
+                    Ok::<_, ()>(i)
+                },
+            )
+        }));
+        let payload = caught.expect_err("the panic of into_iter comes out of run");
+        assert_eq!(payload_text(&*payload), Some("test panic in into_iter"));
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the job function is dropped before run unwinds: no thread holds it"
+        );
+        common::assert_threads_gone("pnintoit");
+    });
+}
+
+/// Panics when dropped: captured by a job function, it makes the
+/// function's destructor panic.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("test panic dropping the job function");
+    }
+}
+
+// Issue #9, defect 5
+/// The job function's destructor is user code and may panic. Whichever
+/// thread drops the function last (a worker, or the caller inside `run`
+/// when every worker has already left, as on a cancelled context), that
+/// panic never comes out of `pool.run` and is reported in
+/// `Summary::input_panic`, every time. Before the fix it was swallowed, or
+/// raised out of `run` when the caller dropped the function last.
+#[test]
+fn a_panicking_job_function_destructor_never_panics_run_and_is_reported() {
+    watchdog(|| {
+        quiet_test_panics();
+        let pool = common::named_pool(2, "pnfdrop");
+        let cancelled = Context::with_cancel(&Context::background());
+        cancelled.cancel();
+        for (ctx, tries) in [(&cancelled, 200), (&Context::background(), 50)] {
+            for attempt in 0..tries {
+                let guard = PanicsOnDrop;
+                let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    pool.run(ctx, (0..10u64).map(|i| Job::new(i, i)), move |_, i: u64| {
+                        let _owned = &guard;
+                        Ok::<_, ()>(i)
+                    })
+                }));
+                let run = match started {
+                    Ok(run) => run.expect("the run starts"),
+                    Err(payload) => panic!(
+                        "try {attempt} (cancelled: {}): pool.run panicked: {:?}",
+                        ctx.is_cancelled(),
+                        payload_text(&*payload)
+                    ),
+                };
+                let summary = run.wait();
+                let panic = summary.input_panic.unwrap_or_else(|| {
+                    panic!(
+                        "try {attempt} (cancelled: {}): the destructor's panic is not reported",
+                        ctx.is_cancelled()
+                    )
+                });
+                assert_eq!(panic.message(), "test panic dropping the job function");
+                let expected = if ctx.is_cancelled() { 0 } else { 10 };
+                assert_eq!(summary.counts.succeeded, expected);
+            }
+        }
+        common::assert_threads_gone("pnfdrop");
+    });
+}
+
+// Issue #9, defect 7
+/// `for result in run` over an input that panics after three jobs does not
+/// look like a short input: once the three results are read, the loop's
+/// end (the drop of the `Run`) resumes the input's panic on the caller's
+/// thread, with its message as a `String` payload. Before the fix the loop
+/// just ended.
+#[test]
+fn a_for_loop_over_a_run_by_value_resumes_the_input_panic() {
+    watchdog(|| {
+        quiet_test_panics();
+        let pool = common::named_pool(2, "pnforv");
+        let mut read = 0;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let input = PanickingInput {
+                next: 0,
+                panic_at: 3,
+            };
+            let run = pool
+                .run(&Context::background(), input, |_, i: u64| Ok::<_, ()>(i))
+                .unwrap();
+            for result in run {
+                assert!(result.is_ok());
+                read += 1;
+            }
+        }));
+        let payload = caught.expect_err("the input's panic reaches the reader");
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("test panic in input at 3")
+        );
+        assert_eq!(read, 3, "every result is read before the panic");
+        common::assert_threads_gone("pnforv");
+    });
+}
+
+// Issue #9, defect 7
+/// The same through `count()`, which consumes the run by `fold`.
+#[test]
+fn counting_a_run_by_value_resumes_the_input_panic() {
+    watchdog(|| {
+        quiet_test_panics();
+        let pool = common::named_pool(2, "pncount");
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let input = PanickingInput {
+                next: 0,
+                panic_at: 3,
+            };
+            pool.run(&Context::background(), input, |_, i: u64| Ok::<_, ()>(i))
+                .unwrap()
+                .count()
+        }));
+        let payload = match caught {
+            Ok(count) => panic!("count() returned {count} as if the input had ended"),
+            Err(payload) => payload,
+        };
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("test panic in input at 3")
+        );
+        common::assert_threads_gone("pncount");
+    });
+}
+
+// Issue #9, defect 7
+/// A reader that iterates `&mut run` and then calls `wait()` gets the
+/// input's panic in `Summary::input_panic`, and nothing panics.
+#[test]
+fn reading_by_reference_then_waiting_reports_the_input_panic_without_panicking() {
+    watchdog(|| {
+        quiet_test_panics();
+        let pool = common::named_pool(2, "pnbyref");
+        let input = PanickingInput {
+            next: 0,
+            panic_at: 3,
+        };
+        let mut run = pool
+            .run(&Context::background(), input, |_, i: u64| Ok::<_, ()>(i))
+            .unwrap();
+        let mut read = 0;
+        for result in &mut run {
+            assert!(result.is_ok());
+            read += 1;
+        }
+        assert_eq!(read, 3);
+        let summary = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.wait()))
+            .expect("wait() reports the input's panic instead of raising it");
+        assert_eq!(
+            summary
+                .input_panic
+                .map(|p| p.message().to_owned())
+                .as_deref(),
+            Some("test panic in input at 3")
+        );
+        assert_eq!(summary.counts.succeeded, 3);
+        common::assert_threads_gone("pnbyref");
+    });
+}
+
+// Issue #9, defect 7
+/// A `Run` whose input panicked, dropped while its thread is already
+/// unwinding from a panic of its own, does not raise the input's panic (a
+/// panic during a panic aborts the process): the caller's own panic comes
+/// out.
+#[test]
+fn dropping_a_run_whose_input_panicked_while_already_panicking_does_not_abort() {
+    watchdog(|| {
+        quiet_test_panics();
+        let pool = common::named_pool(2, "pnunwd");
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let input = PanickingInput {
+                next: 0,
+                panic_at: 3,
+            };
+            let run = pool
+                .run(&Context::background(), input, |_, i: u64| Ok::<_, ()>(i))
+                .unwrap();
+            // The run finishes, its input's panic recorded and unread.
+            assert!(run.done().recv().is_err());
+            panic!("test panic of the caller, holding the run");
+        }));
+        let payload = caught.expect_err("the caller's panic comes out");
+        assert_eq!(
+            payload_text(&*payload),
+            Some("test panic of the caller, holding the run")
+        );
+        common::assert_threads_gone("pnunwd");
+    });
+}

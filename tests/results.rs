@@ -753,3 +753,143 @@ fn string_and_numeric_job_ids() {
         assert!(ids.contains(&JobId::from("")));
     });
 }
+
+/// The id of the job that waits for the reader in
+/// [`last_job_waits_for_the_reader`]; the trivial jobs before it are
+/// `0..WAITER`.
+const WAITER: u64 = 10_000;
+
+/// How the waiting job ends: released by the reader, or not.
+type WaiterOutcome = Outcome<&'static str, &'static str>;
+
+/// One worker runs `WAITER` trivial jobs, then job `WAITER`, which waits
+/// (at most 2 s) until the reader reports, on the returned sender, that it
+/// has read the result of job `WAITER - 1`. Its result says which came
+/// first: `Ok("released")` or `Err("timed out")`.
+fn last_job_waits_for_the_reader(name: &str) -> (Run<u64, &'static str, &'static str>, Sender<()>) {
+    let pool = common::named_pool(1, name);
+    let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(1);
+    let run = pool
+        .run(
+            &Context::background(),
+            (0..=WAITER).map(|i| Job::new(i, i)),
+            move |_, i: u64| {
+                if i < WAITER {
+                    return Ok("trivial");
+                }
+                crossbeam_channel::select! {
+                    recv(release_rx) -> released => released.map(|()| "released").map_err(|_| "reader gone"),
+                    default(Duration::from_secs(2)) => Err("timed out"),
+                }
+            },
+        )
+        .unwrap();
+    (run, release_tx)
+}
+
+/// What the reader does with each result: report the last trivial one,
+/// keep the waiting job's outcome.
+fn read_one(
+    result: JobResult<&'static str, &'static str>,
+    release: &Sender<()>,
+    waiter: &mut Option<WaiterOutcome>,
+) {
+    let id = result.id().as_u64().unwrap();
+    if id == WAITER - 1 {
+        // Fails only once the waiting job has given up and the run ended.
+        let _ = release.send(());
+    }
+    if id == WAITER {
+        *waiter = Some(result.into_outcome());
+    }
+}
+
+fn assert_released(waiter: Option<WaiterOutcome>) {
+    match waiter {
+        Some(Outcome::Succeeded("released")) => {}
+        other => panic!(
+            "the waiting job was not released by the reader: {other:?}; result {} \
+             waited for the job behind it although the reader was waiting for it",
+            WAITER - 1
+        ),
+    }
+}
+
+// Issue #9, item 5
+/// A finished result never waits for a reader who is waiting for it, also
+/// while the worker that finished it runs a long job: reading by `next`.
+#[test]
+fn a_finished_result_never_waits_for_a_reader_reading_by_next() {
+    watchdog(|| {
+        let (mut run, release) = last_job_waits_for_the_reader("rwnext");
+        let mut waiter = None;
+        let mut read = 0;
+        for result in &mut run {
+            read += 1;
+            read_one(result, &release, &mut waiter);
+        }
+        assert_eq!(read, WAITER + 1);
+        assert_released(waiter);
+        assert_eq!(run.wait().counts.succeeded, WAITER + 1);
+    });
+}
+
+// Issue #9, item 5
+/// The same, reading by `Run::fold` (the run consumed by value).
+#[test]
+fn a_finished_result_never_waits_for_a_reader_reading_by_fold() {
+    watchdog(|| {
+        let (run, release) = last_job_waits_for_the_reader("rwfold");
+        let (read, waiter) = run.fold((0, None), |(read, mut waiter), result| {
+            read_one(result, &release, &mut waiter);
+            (read + 1, waiter)
+        });
+        assert_eq!(read, WAITER + 1);
+        assert_released(waiter);
+    });
+}
+
+// Issue #9, item 5
+/// The same, reading by `run.by_ref().for_each(..)`.
+#[test]
+fn a_finished_result_never_waits_for_a_reader_reading_by_for_each() {
+    watchdog(|| {
+        let (mut run, release) = last_job_waits_for_the_reader("rweach");
+        let mut waiter = None;
+        let mut read = 0;
+        run.by_ref().for_each(|result| {
+            read += 1;
+            read_one(result, &release, &mut waiter);
+        });
+        assert_eq!(read, WAITER + 1);
+        assert_released(waiter);
+        assert_eq!(run.wait().counts.succeeded, WAITER + 1);
+    });
+}
+
+// Issue #9, item 5
+/// The same, reading by `next_timeout(5 s)`: no call times out, and the
+/// waiting job is released.
+#[test]
+fn a_finished_result_never_waits_for_a_reader_reading_by_next_timeout() {
+    watchdog(|| {
+        let (mut run, release) = last_job_waits_for_the_reader("rwtime");
+        let mut waiter = None;
+        let mut read = 0;
+        loop {
+            match run.next_timeout(Duration::from_secs(5)) {
+                Ok(result) => {
+                    read += 1;
+                    read_one(result, &release, &mut waiter);
+                }
+                Err(NextTimeoutError::Finished) => break,
+                Err(NextTimeoutError::Timeout) => {
+                    panic!("no result within 5 s after {read}; {:?}", run.counts())
+                }
+            }
+        }
+        assert_eq!(read, WAITER + 1);
+        assert_released(waiter);
+        assert_eq!(run.wait().counts.succeeded, WAITER + 1);
+    });
+}

@@ -665,3 +665,288 @@ fn a_blocked_job_deep_in_a_large_batch_holds_up_nothing() {
         assert_eq!(run.wait().counts.succeeded, JOBS);
     });
 }
+
+/// A result whose destructor takes about 20 µs: dropping unread results is
+/// slow, and an endless input never stops making more.
+struct SlowDrop;
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        let until = std::time::Instant::now() + Duration::from_micros(20);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+// Issue #9, defect 1
+/// `wait_deadline`: "It comes back by the deadline plus the time to drop at
+/// most 64 results, also while results keep arriving." 64 results of 20 µs
+/// are about 1.3 ms; the test allows 1 s for a loaded machine. Before the
+/// fix `wait_timeout` dropped whole batches without looking at the clock
+/// and never came back while results kept coming.
+#[test]
+fn wait_timeout_comes_back_by_its_deadline_while_slow_to_drop_results_keep_arriving() {
+    const TIMEOUT: Duration = Duration::from_millis(100);
+    const SLACK: Duration = Duration::from_secs(1);
+    common::watchdog_for(Duration::from_secs(10), || {
+        let pool = common::named_pool(2, "sslow");
+        let run = pool
+            .run(&Context::background(), endless(), |_, _: u64| {
+                Ok::<_, ()>(SlowDrop)
+            })
+            .unwrap();
+        let asked = std::time::Instant::now();
+        let run = run
+            .wait_timeout(TIMEOUT)
+            .expect_err("an endless run does not finish in 100 ms");
+        let took = asked.elapsed();
+        assert!(
+            took < TIMEOUT + SLACK,
+            "wait_timeout({TIMEOUT:?}) came back after {took:?}"
+        );
+        assert!(!run.is_finished());
+        run.cancel();
+        let summary = run.wait();
+        assert_eq!(summary.cancelled_by, Some(ContextError::Cancelled));
+        assert!(summary.discarded > 0, "{summary:?}");
+        assert_eq!(
+            summary.counts.finished() + summary.counts.unstarted,
+            summary.counts.submitted
+        );
+        assert_threads_gone("sslow-");
+    });
+}
+
+// Issue #9, defect 1
+/// A large finite batch of trivial jobs: `wait_deadline` answers by its
+/// deadline (plus the same slack), whether or not the run has finished by
+/// then, and a run given back still finishes every job.
+#[test]
+fn wait_deadline_answers_by_its_deadline_on_a_large_batch() {
+    const JOBS: u64 = 150_000;
+    const TIMEOUT: Duration = Duration::from_millis(100);
+    const SLACK: Duration = Duration::from_secs(1);
+    common::watchdog_for(Duration::from_secs(10), || {
+        let pool = common::named_pool(2, "slarge");
+        let run = pool
+            .run(
+                &Context::background(),
+                (0..JOBS).map(|i| Job::new(i, i)),
+                |_, i: u64| Ok::<_, ()>(i),
+            )
+            .unwrap();
+        let asked = std::time::Instant::now();
+        let answer = run.wait_deadline(asked + TIMEOUT);
+        let took = asked.elapsed();
+        assert!(
+            took < TIMEOUT + SLACK,
+            "wait_deadline(now + {TIMEOUT:?}) answered after {took:?}"
+        );
+        let summary = match answer {
+            Ok(summary) => summary,
+            Err(run) => run.wait(),
+        };
+        assert_eq!(summary.counts.succeeded, JOBS, "{summary:?}");
+        assert_eq!(summary.cancelled_by, None);
+        assert_threads_gone("slarge-");
+    });
+}
+
+// Issue #9, defect 8
+/// A graceful shutdown runs every job that `counts()` reported queued just
+/// before it: one worker blocked on a gate, a queue of 4 jobs full, and the
+/// feeder holding the next job, waiting for room. That job was never
+/// counted queued: it comes back unstarted, and only it. Before the fix
+/// the job in the feeder's hands was counted queued and then handed back
+/// unstarted.
+#[test]
+fn a_graceful_shutdown_runs_every_job_counted_queued_before_it() {
+    const QUEUE: usize = 4;
+    watchdog(|| {
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .queue_capacity(QUEUE)
+            .thread_name("sqcount")
+            .build()
+            .unwrap();
+        let (gate_tx, gate_rx) = bounded::<()>(0);
+        let (started_tx, started_rx) = unbounded();
+        let (pulled_tx, pulled_rx) = unbounded();
+        // Job 1 is only pulled once job 0 runs, so the worker holds job 0
+        // alone, and everything after it waits in the queue.
+        let mut next = 0u64;
+        let input = std::iter::from_fn(move || {
+            if next == 1 {
+                let _ = started_rx.recv_timeout(PATIENCE);
+            }
+            let job = Job::new(next, next);
+            let _ = pulled_tx.send(next);
+            next += 1;
+            Some(job)
+        });
+        let mut run = pool
+            .run(&Context::background(), input, move |ctx, i: u64| {
+                if i == 0 {
+                    started_tx.send(()).unwrap();
+                    common::wait_at_gate(ctx, &gate_rx);
+                }
+                Ok::<_, ()>(i)
+            })
+            .unwrap();
+        // Job 0 runs and jobs 1..=4 fill the queue: the feeder pulls job 5
+        // and waits for room.
+        let full = QUEUE as u64 + 1;
+        loop {
+            let pulled = pulled_rx
+                .recv_timeout(PATIENCE)
+                .expect("the feeder pulls until the queue is full");
+            if pulled == full {
+                break;
+            }
+        }
+        let patience = std::time::Instant::now() + PATIENCE;
+        while run.counts().queued < QUEUE as u64 {
+            assert!(std::time::Instant::now() < patience, "{:?}", run.counts());
+            std::thread::yield_now();
+        }
+        let before = run.counts();
+        assert!(run.shutdown());
+        // The shutdown takes no more input: the job the feeder held, never
+        // counted queued, comes back unstarted while the worker still
+        // blocks (so no room was made for it). Only then is the gate opened.
+        let patience = std::time::Instant::now() + PATIENCE;
+        while run.counts().unstarted == 0 {
+            assert!(
+                std::time::Instant::now() < patience,
+                "the feeder kept its job after the shutdown: {:?}",
+                run.counts()
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(run.counts().running, 1, "the gate is still closed");
+        drop(gate_tx);
+
+        assert_eq!(before.running, 1, "{before:?}");
+        let mut succeeded = BTreeSet::new();
+        for result in &mut run {
+            assert!(result.is_ok(), "{:?}", result.outcome());
+            succeeded.insert(id_of(result.id()));
+        }
+        let summary = run.wait();
+        assert!(
+            summary.counts.succeeded >= before.running + before.queued,
+            "{} jobs counted queued before the shutdown, and the running one, \
+             but only {} ran: {summary:?}",
+            before.queued,
+            summary.counts.succeeded,
+        );
+        // Every job counted before the shutdown (running or queued) ran;
+        // the jobs handed back are only ones never counted queued.
+        let counted = before.submitted;
+        assert_eq!(counted, before.running + before.queued, "{before:?}");
+        assert!(
+            (0..counted).all(|id| succeeded.contains(&id)),
+            "jobs 0..{counted} were counted before the shutdown, ran: {succeeded:?}"
+        );
+        for job in &summary.unstarted {
+            assert!(
+                id_of(job.id()) >= counted,
+                "job {} was counted queued before the shutdown and did not run: {before:?}, {summary:?}",
+                id_of(job.id()),
+            );
+        }
+        assert_eq!(
+            summary.counts.finished() + summary.counts.unstarted,
+            summary.counts.submitted
+        );
+        assert_threads_gone("sqcount-");
+    });
+}
+
+// Issue #9, the exact exit (a worker leaves only when nothing is left to
+// start)
+/// The `start` variant of `a_blocked_job_deep_in_a_large_batch_holds_up_nothing`:
+/// the input ends (the last submitter is dropped) while both workers are
+/// busy, then worker A takes the first batch, whose first job blocks on a
+/// gate, and the rest of that batch sits behind it on A's local queue. The
+/// queue is closed and empty, so worker B must not leave: it takes those
+/// jobs from A, and every one of them finishes while the gate is closed.
+#[test]
+fn a_blocked_job_after_the_last_submitter_is_gone_holds_up_nothing_behind_it() {
+    const JOBS: u64 = 1000;
+    const SLOW: u64 = 0;
+    const WARM_UP: u64 = 100;
+    const FIRST_BLOCKER: u64 = 1_000_000;
+    watchdog(|| {
+        let pool = common::named_pool(2, "sxexit");
+        let (blockers_tx, blockers_rx) = bounded::<()>(0);
+        let (slow_tx, slow_rx) = bounded::<()>(0);
+        let (started_tx, started_rx) = unbounded();
+        let (submitter, mut run) = pool
+            .start(&Context::background(), move |ctx, i: u64| {
+                if i >= FIRST_BLOCKER {
+                    started_tx.send(i).unwrap();
+                    common::wait_at_gate(ctx, &blockers_rx);
+                } else if i == SLOW {
+                    started_tx.send(i).unwrap();
+                    common::wait_at_gate(ctx, &slow_rx);
+                }
+                Ok::<_, ()>(i)
+            })
+            .unwrap();
+        // Trivial jobs first, so that the jobs submitted later travel in
+        // large batches.
+        for i in 0..WARM_UP {
+            submitter.submit(Job::new(JOBS + i, JOBS + i)).unwrap();
+        }
+        for _ in 0..WARM_UP {
+            run.next_timeout(PATIENCE).expect("a warm-up result");
+        }
+        // Both workers block, so that nothing below is taken until every
+        // job is queued and the input has ended.
+        for b in 0..2 {
+            submitter
+                .submit(Job::new(FIRST_BLOCKER + b, FIRST_BLOCKER + b))
+                .unwrap();
+        }
+        for _ in 0..2 {
+            let id = started_rx.recv_timeout(PATIENCE).expect("a blocker starts");
+            assert!(id >= FIRST_BLOCKER);
+        }
+        for i in 0..JOBS {
+            submitter.submit(Job::new(i, i)).unwrap();
+        }
+        drop(submitter);
+        drop(blockers_tx);
+        assert_eq!(started_rx.recv_timeout(PATIENCE), Ok(SLOW));
+
+        // Every job behind the slow one finishes while it blocks.
+        let mut seen = BTreeSet::new();
+        while seen.len() < JOBS as usize - 1 {
+            match run.next_timeout(PATIENCE) {
+                Ok(result) => {
+                    let id = id_of(result.id());
+                    assert_ne!(id, SLOW, "the slow job returned");
+                    if id < JOBS {
+                        assert!(seen.insert(id));
+                    }
+                }
+                Err(err) => panic!(
+                    "{err}: with job {SLOW} blocked, only {} of the {} jobs behind it ran; {:?}",
+                    seen.len(),
+                    JOBS - 1,
+                    run.counts()
+                ),
+            }
+        }
+        assert!(threads_named("sxexit-") >= 1, "the blocked worker is there");
+        drop(slow_tx);
+        let mut rest: Vec<u64> = run.by_ref().map(|r| id_of(r.id())).collect();
+        rest.retain(|&id| id < JOBS);
+        assert_eq!(rest, [SLOW]);
+        let summary = run.wait();
+        assert_eq!(summary.counts.succeeded, WARM_UP + 2 + JOBS);
+        assert_threads_gone("sxexit-");
+    });
+}

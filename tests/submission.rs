@@ -520,3 +520,45 @@ fn error_values_give_the_job_back_and_describe_themselves() {
     assert!(SubmitTimeoutError::from(SubmitError::Closed(NoDebug(8))).is_closed());
     assert_eq!(timeout.into_inner().0, 6);
 }
+
+// Issue #9, item 6
+/// A `start` run has no thread besides its workers (there used to be a
+/// `-supervisor` thread that only waited to join them), and once the last
+/// `Submitter` is dropped and every result read, none of its threads is
+/// left, although the `Run` is still held.
+#[test]
+fn a_start_run_has_no_thread_besides_its_workers() {
+    watchdog(|| {
+        let pool = common::named_pool(3, "sbonly");
+        let (started_tx, started_rx) = crossbeam_channel::unbounded();
+        let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+        let (submitter, mut run) = pool
+            .start(&Context::background(), move |ctx, i: u64| {
+                started_tx.send(i).unwrap();
+                common::wait_at_gate(ctx, &gate_rx);
+                Ok::<_, ()>(i)
+            })
+            .unwrap();
+        for i in 0..3u64 {
+            submitter.submit(Job::new(i, i)).unwrap();
+        }
+        // Three jobs running at once: every worker has run, so every
+        // worker has taken its name (a thread names itself when it starts).
+        for _ in 0..3 {
+            started_rx
+                .recv_timeout(SOON)
+                .expect("the three jobs run at once");
+        }
+        assert_eq!(
+            common::threads_named("sbonly"),
+            3,
+            "three workers and no other thread"
+        );
+        drop(gate_tx);
+        drop(submitter);
+        assert_eq!(run.by_ref().count(), 3);
+        common::assert_threads_gone("sbonly");
+        assert!(run.is_finished());
+        assert_eq!(run.wait().counts.succeeded, 3);
+    });
+}
