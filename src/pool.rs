@@ -247,12 +247,7 @@ impl WorkerPool {
     {
         // Before any thread starts: a panic here leaves nothing running.
         let input = jobs.into_iter();
-        let name = format!("{}-feeder", self.config.thread_name);
-        let (_, run) = self.launch(
-            ctx,
-            f,
-            Some((name, move |engine: &Engine<A, T, E>| engine.feed(input))),
-        )?;
+        let (_, run) = self.launch(ctx, f, Some(input))?;
         Ok(run)
     }
 
@@ -331,7 +326,7 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (engine, run) = self.launch(ctx, f, None::<(String, fn(&Engine<A, T, E>))>)?;
+        let (engine, run) = self.launch(ctx, f, None::<std::iter::Empty<Job<A>>>)?;
         Ok((Submitter::new(engine), run))
     }
 }
@@ -344,15 +339,15 @@ impl WorkerPool {
         clippy::type_complexity,
         reason = "a pair of the engine and its handle"
     )]
-    fn launch<A, T, E, F, P>(
+    fn launch<A, T, E, F, I>(
         &self,
         ctx: &Context,
         f: F,
-        feeder: Option<(String, P)>,
+        input: Option<I>,
     ) -> Result<(Arc<Engine<A, T, E>>, Run<A, T, E>), StartError>
     where
         F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
-        P: FnOnce(&Engine<A, T, E>) + Send + 'static,
+        I: Iterator<Item = Job<A>> + Send + 'static,
         A: Send + 'static,
         T: Send + 'static,
         E: Send + 'static,
@@ -375,15 +370,15 @@ impl WorkerPool {
                 // user code, which must not panic on a pool thread.
                 engine.drop_user_value(f);
             };
-            started = engine.spawn(config, format!("{}-{index}", config.thread_name), worker);
+            started = engine.spawn_worker(config, index, worker);
             if started.is_err() {
                 break;
             }
         }
         drop(results_tx);
         engine.drop_user_value(f);
-        if let (Ok(()), Some((name, feeder))) = (&started, feeder) {
-            started = engine.spawn(config, name, feeder);
+        if let (Ok(()), Some(input)) = (&started, input) {
+            started = engine.spawn_feeder(config, input);
         }
         match started {
             Ok(()) => {

@@ -39,13 +39,29 @@ impl Drop for Looking<'_> {
     }
 }
 
-/// Held by a worker while jobs it took are in its hands.
-pub(crate) struct Move<'a>(&'a IdleWorkers);
+/// Held by a worker while jobs it took are in its hands (or while it
+/// tries to take some).
+pub(crate) struct Move<'a> {
+    idle: &'a IdleWorkers,
+    carried: bool,
+}
+
+impl Move<'_> {
+    /// Notes that the move took jobs: its end counts as a move.
+    pub(crate) fn carried(&mut self) {
+        self.carried = true;
+    }
+}
 
 impl Drop for Move<'_> {
     fn drop(&mut self) {
-        self.0.moves.fetch_add(1, SeqCst);
-        self.0.in_hand.fetch_sub(1, SeqCst);
+        // Only moves that took jobs count: a try that found nothing moved
+        // nothing, and counting it would make every other worker's exit
+        // check fail while idle workers keep trying.
+        if self.carried {
+            self.idle.moves.fetch_add(1, SeqCst);
+        }
+        self.idle.in_hand.fetch_sub(1, SeqCst);
     }
 }
 
@@ -93,7 +109,10 @@ impl IdleWorkers {
     /// drop the guard once they are on the caller's local queue.
     pub(crate) fn begin_move(&self) -> Move<'_> {
         self.in_hand.fetch_add(1, SeqCst);
-        Move(self)
+        Move {
+            idle: self,
+            carried: false,
+        }
     }
 
     /// Starts a look around for [`nothing_waiting`](Self::nothing_waiting).
@@ -150,12 +169,21 @@ mod tests {
         let idle = IdleWorkers::new(2);
         let seen = idle.moves_so_far();
         assert!(idle.nothing_waiting(seen));
-        let moving = idle.begin_move();
+        let mut moving = idle.begin_move();
         assert!(idle.moving());
         assert!(!idle.nothing_waiting(seen));
+        moving.carried();
         drop(moving);
         assert!(!idle.moving());
         assert!(!idle.nothing_waiting(seen), "a move ended during the look");
         assert!(idle.nothing_waiting(idle.moves_so_far()));
+    }
+
+    #[test]
+    fn a_try_that_took_nothing_does_not_count_as_a_move() {
+        let idle = IdleWorkers::new(2);
+        let seen = idle.moves_so_far();
+        drop(idle.begin_move());
+        assert!(idle.nothing_waiting(seen));
     }
 }

@@ -1,6 +1,11 @@
-//! Starting a run's threads, and ending the run: the last thread out (or
-//! the launcher, if every thread left before it finished starting them)
-//! takes the shutdown steps, so no thread exists only to wait and join.
+//! Starting a run's threads, and ending the run.
+//!
+//! A run ends on a thread that runs no job, once every worker has left, so
+//! that it can join every worker before `done` fires: in a batch run the
+//! feeder, which waits for the workers once its input is done; in a `start`
+//! run a short-lived closer that the last worker to leave starts (or the
+//! launcher, if every worker left before it finished starting them). A
+//! `start` run has no thread that waits for the whole run only to join.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,6 +13,8 @@ use std::thread;
 
 use crate::engine::{Config, Engine};
 use crate::error::StartError;
+use crate::job::Job;
+use crate::unwind;
 
 impl<A, T, E> Engine<A, T, E>
 where
@@ -15,65 +22,138 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    /// Starts one of the run's threads, which runs `part` and then leaves.
+    /// Starts worker `index`'s thread, which runs `work` and then leaves.
     /// On error nothing was started; the caller then calls
     /// [`abort`](Engine::abort).
-    pub(crate) fn spawn(
+    pub(crate) fn spawn_worker(
         self: &Arc<Self>,
         config: &Config,
+        index: usize,
+        work: impl FnOnce(&Engine<A, T, E>) + Send + 'static,
+    ) -> Result<(), StartError> {
+        self.participants.fetch_add(1, Ordering::AcqRel);
+        let engine = self.clone();
+        let spawned = self.spawn(
+            config,
+            format!("{}-{index}", config.thread_name),
+            move || {
+                work(&engine);
+                Engine::leave(&engine, true);
+            },
+        );
+        if spawned.is_err() {
+            self.participants.fetch_sub(1, Ordering::AcqRel);
+        }
+        spawned
+    }
+
+    /// Starts the feeder of a batch run: it feeds `input` into the queue,
+    /// then waits for every worker to leave and ends the run.
+    pub(crate) fn spawn_feeder(
+        self: &Arc<Self>,
+        config: &Config,
+        input: impl Iterator<Item = Job<A>> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let (workers_left_tx, workers_left) = crossbeam_channel::bounded::<()>(0);
+        *self.workers_left.lock() = Some(workers_left_tx);
+        let engine = self.clone();
+        // If the thread cannot start, std drops the closure, and with it the
+        // input, on this thread: user code, whose panic must not skip the
+        // caller's `abort`.
+        let mut input = DropCaught(Some(input));
+        let spawned = self.spawn(
+            config,
+            format!("{}-feeder", config.thread_name),
+            move || {
+                engine.feed(input.0.take().into_iter().flatten());
+                // Disconnected by the last participant to leave.
+                let _ = workers_left.recv();
+                engine.end();
+            },
+        );
+        if spawned.is_err() {
+            self.workers_left.lock().take();
+        }
+        spawned
+    }
+
+    /// Spawns a thread of the run and lists its handle.
+    fn spawn(
+        &self,
+        config: &Config,
         name: String,
-        part: impl FnOnce(&Engine<A, T, E>) + Send + 'static,
+        body: impl FnOnce() + Send + 'static,
     ) -> Result<(), StartError> {
         let mut builder = thread::Builder::new().name(name.clone());
         if let Some(size) = config.stack_size {
             builder = builder.stack_size(size);
         }
-        self.participants.fetch_add(1, Ordering::AcqRel);
-        let engine = self.clone();
         // Holding the list's lock across the spawn makes the handle's entry
         // come before the thread can try to join the others.
         let mut threads = self.threads.lock();
-        let spawned = builder.spawn(move || {
-            part(&engine);
-            engine.leave();
-        });
-        match spawned {
+        match builder.spawn(body) {
             Ok(handle) => {
                 threads.push(handle);
                 Ok(())
             }
-            Err(err) => {
-                drop(threads);
-                self.participants.fetch_sub(1, Ordering::AcqRel);
-                Err(StartError::new(name, err))
+            Err(err) => Err(StartError::new(name, err)),
+        }
+    }
+
+    /// Ends the launcher's part once every thread has started.
+    pub(crate) fn launched(self: &Arc<Self>) {
+        Engine::leave(self, false);
+    }
+
+    /// Ends a run that failed to start: the threads started so far stop
+    /// at once, and the launcher leaves.
+    pub(crate) fn abort(self: &Arc<Self>) {
+        self.ctx.cancel();
+        self.queue.close();
+        Engine::leave(self, false);
+    }
+
+    /// Called by each worker when its loop is done, and by the launcher.
+    /// The last one out has the run ended on a thread that runs no job:
+    /// the feeder, if there is one, else a closer thread it starts (or
+    /// itself, if that cannot start, or if it is the launcher).
+    fn leave(engine: &Arc<Self>, is_worker: bool) {
+        if engine.participants.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        if let Some(feeder_waits) = engine.workers_left.lock().take() {
+            drop(feeder_waits);
+            return;
+        }
+        if is_worker {
+            let closer = engine.clone();
+            let name = format!("{}-closer", engine.thread_name);
+            let mut threads = engine.threads.lock();
+            let spawned = thread::Builder::new()
+                .name(name)
+                .spawn(move || closer.end());
+            if let Ok(handle) = spawned {
+                threads.push(handle);
+                return;
             }
+        }
+        engine.end();
+    }
+}
+
+/// Drops its value inside `unwind::catch`.
+struct DropCaught<V>(Option<V>);
+
+impl<V> Drop for DropCaught<V> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            let _ = unwind::catch(move || drop(value));
         }
     }
 }
 
 impl<A, T, E> Engine<A, T, E> {
-    /// Ends the launcher's part once every thread has started.
-    pub(crate) fn launched(&self) {
-        self.leave();
-    }
-
-    /// Ends a run that failed to start: the threads started so far stop
-    /// at once, and the launcher leaves.
-    pub(crate) fn abort(&self) {
-        self.ctx.cancel();
-        self.queue.close();
-        self.leave();
-    }
-
-    /// Called by each participant when its part is done; the last one ends
-    /// the run.
-    fn leave(&self) {
-        if self.participants.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.end();
-        }
-    }
-
-    /// The shutdown steps, taken once every participant has left:
+    /// The shutdown steps, taken once every worker has left:
     ///
     /// 1. Every other thread is joined (they have all left).
     /// 2. Jobs still queued or on a local queue (only after a cancel) come
@@ -83,7 +163,9 @@ impl<A, T, E> Engine<A, T, E> {
     ///
     /// The results channel disconnects when the last worker's sender goes,
     /// which is after its last send; `Run` reports the end of the results
-    /// only once `done` has disconnected too.
+    /// only once `done` has disconnected too. Run on a thread that ran no
+    /// job (except in the fallback where a closer cannot start), so every
+    /// worker has been joined when `done` fires.
     fn end(&self) {
         let me = thread::current().id();
         let others: Vec<_> = {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use parking_lot::Mutex;
 
-use crate::engine::idle::IdleWorkers;
+use crate::engine::idle::{IdleWorkers, Move};
 use crate::job::Job;
 use crate::outcome::JobResult;
 
@@ -85,14 +85,16 @@ impl<A, T, E> LocalQueue<A, T, E> {
     }
 
     /// Takes the back half of the jobs (at least one); `None` if there are
-    /// none.
-    pub(crate) fn steal_half(&self) -> Option<Vec<Job<A>>> {
+    /// none. The move begins inside the lock, so that a worker's exit
+    /// check either sees the jobs here or sees them in hand.
+    pub(crate) fn steal_half<'i>(&self, idle: &'i IdleWorkers) -> Option<(Vec<Job<A>>, Move<'i>)> {
         let mut local = self.inner.lock();
         if local.jobs.is_empty() {
             return None;
         }
+        let moving = idle.begin_move();
         let keep = local.jobs.len() / 2;
-        Some(local.jobs.drain(keep..).collect())
+        Some((local.jobs.drain(keep..).collect(), moving))
     }
 
     /// Whether no job waits here.
@@ -142,11 +144,13 @@ mod tests {
     #[test]
     fn a_thief_takes_the_back_half() {
         let queue = Queue::new();
-        queue.stock(jobs(0..5), &IdleWorkers::new(1));
-        assert_eq!(args(queue.steal_half().unwrap()), [2, 3, 4]);
-        assert_eq!(args(queue.steal_half().unwrap()), [1]);
-        assert_eq!(args(queue.steal_half().unwrap()), [0]);
-        assert!(queue.steal_half().is_none());
+        let idle = IdleWorkers::new(1);
+        queue.stock(jobs(0..5), &idle);
+        let steal = || queue.steal_half(&idle).map(|(jobs, _moving)| args(jobs));
+        assert_eq!(steal().unwrap(), [2, 3, 4]);
+        assert_eq!(steal().unwrap(), [1]);
+        assert_eq!(steal().unwrap(), [0]);
+        assert!(steal().is_none());
         assert!(queue.has_no_jobs());
     }
 

@@ -128,10 +128,15 @@ pub(crate) struct Engine<A, T, E> {
     intake_cut_short: AtomicBool,
     /// Why the context cut the run short; set when the run ends.
     cancelled_by: Mutex<Option<ContextError>>,
-    /// Threads still doing their part (workers, the feeder), plus one for
-    /// the launcher until every thread has started. AcqRel: the thread that
-    /// takes it to zero ends the run and must see everyone's work.
+    /// Workers still in their loop, plus one for the launcher until every
+    /// thread has started. AcqRel: the one that takes it to zero has the
+    /// run ended, which must see everyone's work.
     participants: AtomicUsize,
+    /// In a batch run, the feeder waits for this to disconnect once its
+    /// input is done: the last participant to leave drops it.
+    workers_left: Mutex<Option<Sender<()>>>,
+    /// The prefix of the run's thread names, for the closer thread.
+    thread_name: String,
     /// The run's threads; the one that ends the run joins all the others,
     /// the run's handle joins that last one.
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -180,6 +185,8 @@ impl<A, T, E> Engine<A, T, E> {
             intake_cut_short: AtomicBool::new(false),
             cancelled_by: Mutex::new(None),
             participants: AtomicUsize::new(1),
+            workers_left: Mutex::new(None),
+            thread_name: config.thread_name.clone(),
             threads: Mutex::new(Vec::with_capacity(workers + 1)),
             done: Mutex::new(Some(done_tx)),
             reader_waiting: CachePadded(AtomicBool::new(false)),

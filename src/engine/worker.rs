@@ -11,6 +11,7 @@ use crate::engine::Engine;
 use crate::engine::batch_size::RESULTS_WORK;
 use crate::engine::capacity::Capacity;
 use crate::engine::counters::{Finish, WorkerCounters};
+use crate::engine::idle::Move;
 use crate::engine::local_queue::LocalQueue;
 use crate::engine::queue::Taken;
 use crate::engine::room::{SPINS, backoff};
@@ -115,7 +116,7 @@ struct Worker<'a, A, T, E> {
     open_batch_taken: Option<Instant>,
 }
 
-impl<A, T, E> Worker<'_, A, T, E> {
+impl<'a, A, T, E> Worker<'a, A, T, E> {
     /// Counts a job for the cost measurement; the first one since a send
     /// starts the clock. Reading the clock is also when a deadline that
     /// passed ends the context, without waiting for the timer thread.
@@ -160,6 +161,9 @@ impl<A, T, E> Worker<'_, A, T, E> {
     fn find_work(&mut self) -> bool {
         let engine = self.engine;
         let idle = &engine.idle;
+        // Once the channel says closed, it stays closed and empty: no take
+        // from it or from the open batch can find anything any more.
+        let mut closed = false;
         for step in 0..SPINS {
             // Checked before taking jobs: taking a batch frees room in the
             // queue, which would let a waiting producer into a cancelled run.
@@ -168,8 +172,11 @@ impl<A, T, E> Worker<'_, A, T, E> {
             }
             let moving = idle.begin_move();
             match engine.queue.try_take() {
-                Taken::Jobs(jobs) => return self.stock(jobs),
-                Taken::Closed => break,
+                Taken::Jobs(jobs) => return self.stock(jobs, moving),
+                Taken::Closed => {
+                    closed = true;
+                    break;
+                }
                 Taken::Empty => {}
             }
             drop(moving);
@@ -180,27 +187,29 @@ impl<A, T, E> Worker<'_, A, T, E> {
             if engine.ctx.is_ended() {
                 return false;
             }
-            let moving = idle.begin_move();
-            let closed = match engine.queue.try_take() {
-                Taken::Jobs(jobs) => return self.stock(jobs),
-                Taken::Closed => true,
-                Taken::Empty => false,
-            };
-            let paced_until = self
-                .open_batch_taken
-                .map(|taken| taken + OPEN_BATCH_PACE)
-                .filter(|&until| Instant::now() < until);
-            if !closed
-                && paced_until.is_none()
-                && let Some(jobs) = engine.queue.take_open()
-            {
-                self.open_batch_taken = Some(Instant::now());
-                return self.stock(jobs);
+            let mut paced_until = None;
+            if !closed {
+                let moving = idle.begin_move();
+                match engine.queue.try_take() {
+                    Taken::Jobs(jobs) => return self.stock(jobs, moving),
+                    Taken::Closed => closed = true,
+                    Taken::Empty => {}
+                }
+                paced_until = self
+                    .open_batch_taken
+                    .map(|taken| taken + OPEN_BATCH_PACE)
+                    .filter(|&until| Instant::now() < until);
+                if !closed
+                    && paced_until.is_none()
+                    && let Some(jobs) = engine.queue.take_open()
+                {
+                    self.open_batch_taken = Some(Instant::now());
+                    return self.stock(jobs, moving);
+                }
             }
-            if let Some(jobs) = self.steal() {
-                return self.stock(jobs);
+            if let Some((jobs, moving)) = self.steal() {
+                return self.stock(jobs, moving);
             }
-            drop(moving);
             if closed {
                 if self.nothing_waiting() {
                     return false;
@@ -227,23 +236,25 @@ impl<A, T, E> Worker<'_, A, T, E> {
             };
             if let Some(batch) = received {
                 let jobs = engine.queue.taken(batch);
-                return self.stock(jobs);
+                return self.stock(jobs, moving);
             }
-            drop(moving);
         }
     }
 
-    /// Takes half of another worker's local queue.
-    fn steal(&self) -> Option<Vec<Job<A>>> {
+    /// Takes half of another worker's local queue, with the move counted
+    /// from inside that queue's lock.
+    fn steal(&self) -> Option<(Vec<Job<A>>, Move<'a>)> {
         let others = &self.engine.local_queues;
+        let idle = &self.engine.idle;
         (1..others.len())
-            .find_map(|offset| others[(self.index + offset) % others.len()].steal_half())
+            .find_map(|offset| others[(self.index + offset) % others.len()].steal_half(idle))
     }
 
-    /// Puts found jobs on the local queue. The caller holds a `Move` until
-    /// this returns. Returns `false`, with the jobs given back, if the run
-    /// was cancelled meanwhile.
-    fn stock(&self, jobs: Vec<Job<A>>) -> bool {
+    /// Puts found jobs on the local queue, ending the move that brought
+    /// them. Returns `false`, with the jobs given back, if the run was
+    /// cancelled meanwhile.
+    fn stock(&self, jobs: Vec<Job<A>>, mut moving: Move<'_>) -> bool {
+        moving.carried();
         let engine = self.engine;
         if engine.ctx.is_ended() {
             engine.give_back(jobs);
