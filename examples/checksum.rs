@@ -417,6 +417,10 @@ impl Tally {
                 *self.failed.entry("other").or_default() += 1;
                 Report::Failure(format!("file #{index}: {panic}"))
             }
+            _ => {
+                *self.failed.entry("other").or_default() += 1;
+                Report::Failure(format!("file #{index}: ended in an unknown way"))
+            }
         }
     }
 
@@ -525,6 +529,7 @@ fn main() -> ExitCode {
             }
             Err(NextTimeoutError::Timeout) => {}
             Err(NextTimeoutError::Finished) => break,
+            Err(other) => panic!("unexpected {other}"),
         }
         if last_tick.elapsed() >= TICK {
             last_tick = Instant::now();

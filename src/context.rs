@@ -208,6 +208,7 @@ impl Context {
     /// assert!(child.is_cancelled());
     /// assert!(!parent.is_cancelled(), "cancelling a child never reaches the parent");
     /// ```
+    #[must_use]
     pub fn with_cancel(parent: &Context) -> Context {
         Context::derive(parent, None)
     }
@@ -229,6 +230,7 @@ impl Context {
     /// assert!(ctx.done().recv().is_err());
     /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
     /// ```
+    #[must_use]
     pub fn with_timeout(parent: &Context, timeout: Duration) -> Context {
         match Instant::now().checked_add(timeout) {
             Some(deadline) => Context::derive(parent, Some(deadline)),
@@ -258,6 +260,7 @@ impl Context {
     /// let child = Context::with_deadline(&parent, later);
     /// assert_eq!(child.deadline(), Some(soon));
     /// ```
+    #[must_use]
     pub fn with_deadline(parent: &Context, deadline: Instant) -> Context {
         Context::derive(parent, Some(deadline))
     }

@@ -37,6 +37,32 @@ impl fmt::Display for ContextError {
 
 impl Error for ContextError {}
 
+impl From<ContextError> for String {
+    /// Returns the error's message, so that `ctx.check()?` and
+    /// `ctx.sleep(..)?` work in a job whose error type is `String`.
+    /// (Boxed errors, `Box<dyn Error + Send + Sync>` and the like, take a
+    /// `ContextError` through the standard library's own conversion.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, ContextError};
+    ///
+    /// fn step(ctx: &Context) -> Result<u32, String> {
+    ///     ctx.check()?;
+    ///     Ok(1)
+    /// }
+    /// let ctx = Context::with_cancel(&Context::background());
+    /// assert_eq!(step(&ctx), Ok(1));
+    /// ctx.cancel();
+    /// assert_eq!(step(&ctx), Err("context cancelled".to_string()));
+    /// assert_eq!(String::from(ContextError::DeadlineExceeded), "context deadline exceeded");
+    /// ```
+    fn from(err: ContextError) -> String {
+        err.to_string()
+    }
+}
+
 /// A [`Builder`](crate::Builder) was given a configuration no pool can run.
 ///
 /// # Examples
@@ -125,7 +151,7 @@ impl Error for BuildError {}
 /// ```
 /// use wpool::{Context, Job, WorkerPool};
 ///
-/// // No system grants a 32 TiB stack.
+/// // No system grants a 1 TiB stack.
 /// let pool = WorkerPool::builder().workers(2).stack_size(wpool::MAX_STACK_SIZE).build().unwrap();
 /// let err = pool
 ///     .run(&Context::background(), (0..10u64).map(|i| Job::new(i, i)), |_, n: u64| Ok::<_, ()>(n))
@@ -154,7 +180,7 @@ impl StartError {
     /// ```
     /// use wpool::{Context, Job, WorkerPool};
     ///
-    /// // No system grants a 32 TiB stack.
+    /// // No system grants a 1 TiB stack.
     /// let pool = WorkerPool::builder().thread_name("resizer").stack_size(wpool::MAX_STACK_SIZE).build()?;
     /// let jobs = (0..10u64).map(|i| Job::new(i, i));
     /// let err = pool.run(&Context::background(), jobs, |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
@@ -172,7 +198,7 @@ impl StartError {
     /// ```
     /// use wpool::{Context, WorkerPool};
     ///
-    /// // No system grants a 32 TiB stack.
+    /// // No system grants a 1 TiB stack.
     /// let pool = WorkerPool::builder().stack_size(wpool::MAX_STACK_SIZE).build()?;
     /// let err = pool.start(&Context::background(), |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
     /// let io_error: std::io::Error = err.into_io_error();
@@ -193,6 +219,42 @@ impl fmt::Display for StartError {
 impl Error for StartError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&self.source)
+    }
+}
+
+impl From<StartError> for io::Error {
+    /// Returns an `io::Error` of the operating system error's
+    /// [`kind`](io::Error::kind) that wraps the `StartError`, so that `?`
+    /// works in a function returning [`io::Result`]. Its message names the
+    /// thread, its [`source`](Error::source) is the operating system's
+    /// error, and [`get_ref`](io::Error::get_ref) downcasts to the
+    /// `StartError`. For the operating system's error alone, with its
+    /// [`raw_os_error`](io::Error::raw_os_error), use
+    /// [`StartError::into_io_error`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io;
+    /// use wpool::{Context, Job, StartError, WorkerPool};
+    ///
+    /// fn start(pool: &WorkerPool) -> io::Result<usize> {
+    ///     let jobs = (0..10u64).map(|i| Job::new(i, i));
+    ///     let run = pool.run(&Context::background(), jobs, |_, n| Ok::<_, ()>(n))?;
+    ///     Ok(run.count())
+    /// }
+    ///
+    /// assert_eq!(start(&WorkerPool::new(2)?)?, 10);
+    ///
+    /// // No system grants a 1 TiB stack.
+    /// let pool = WorkerPool::builder().stack_size(wpool::MAX_STACK_SIZE).build()?;
+    /// let err = start(&pool).unwrap_err();
+    /// assert!(err.to_string().starts_with("failed to start thread"));
+    /// assert!(err.get_ref().unwrap().is::<StartError>());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn from(err: StartError) -> io::Error {
+        io::Error::new(err.source.kind(), err)
     }
 }
 
@@ -386,6 +448,20 @@ impl<T> From<SubmitError<T>> for SubmitTimeoutError<T> {
 
 /// [`Run::try_next`](crate::Run::try_next) found no result ready.
 ///
+/// More reasons may be added, so a `match` on it needs a wildcard arm; one
+/// without does not compile:
+///
+/// ```compile_fail,E0004
+/// use wpool::TryNextError;
+///
+/// fn describe(err: TryNextError) -> &'static str {
+///     match err {
+///         TryNextError::Empty => "not yet",
+///         TryNextError::Finished => "all read",
+///     }
+/// }
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -397,6 +473,7 @@ impl<T> From<SubmitError<T>> for SubmitTimeoutError<T> {
 /// assert_eq!(run.try_next().unwrap_err(), TryNextError::Finished);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TryNextError {
     /// No result is ready yet, but the run has not finished.
     Empty,
@@ -418,6 +495,20 @@ impl Error for TryNextError {}
 /// [`Run::next_timeout`](crate::Run::next_timeout) or
 /// [`Run::next_deadline`](crate::Run::next_deadline) got no result.
 ///
+/// More reasons may be added, so a `match` on it needs a wildcard arm; one
+/// without does not compile:
+///
+/// ```compile_fail,E0004
+/// use wpool::NextTimeoutError;
+///
+/// fn describe(err: NextTimeoutError) -> &'static str {
+///     match err {
+///         NextTimeoutError::Timeout => "not yet",
+///         NextTimeoutError::Finished => "all read",
+///     }
+/// }
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -430,6 +521,7 @@ impl Error for TryNextError {}
 /// assert_eq!(err, NextTimeoutError::Finished);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NextTimeoutError {
     /// No result arrived in time; the run goes on.
     Timeout,

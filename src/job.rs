@@ -12,6 +12,15 @@ use crate::Context;
 /// millions of jobs; string ids are shared, so cloning one never copies the
 /// text.
 ///
+/// Any primitive integer converts, so a bare literal works too (`JobId::from(7)`,
+/// `Job::new(7, args)`). An id is the number it was made from, whatever its
+/// type: `JobId::from(7)`, `JobId::from(7u8)` and `JobId::from(7u64)` are the
+/// same id. Negative numbers are ids of their own, shown with their sign:
+/// they are neither wrapped around into large `u64`s nor refused, so
+/// [`as_u64`](JobId::as_u64) returns `None` for them and
+/// [`as_i64`](JobId::as_i64) returns the number. Numeric ids order as
+/// numbers, and before every string id.
+///
 /// # Examples
 ///
 /// ```
@@ -22,14 +31,26 @@ use crate::Context;
 /// assert_eq!(numeric.to_string(), "42");
 /// assert_eq!(numeric.as_u64(), Some(42));
 /// assert_eq!(named.as_str(), Some("resize:cat.png"));
+///
+/// // A bare integer literal works, and the type it was given in does not matter.
+/// assert_eq!(JobId::from(42), numeric);
+/// let negative = JobId::from(-1);
+/// assert_eq!(negative.to_string(), "-1");
+/// assert_eq!((negative.as_u64(), negative.as_i64()), (None, Some(-1)));
+/// assert!(negative < JobId::from(0u8) && JobId::from(u64::MAX) < named);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(IdRepr);
 
 /// Sixteen bytes: ids travel with every job and result, so their size is
 /// a large share of what a trivial job costs to move.
+///
+/// Every number has exactly one representation (`Negative` holds only
+/// numbers below zero), so the derived `Eq` and `Hash` compare numbers, and
+/// the variants' order makes the derived `Ord` numeric.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum IdRepr {
+    Negative(i64),
     Number(u64),
     Text(Arc<String>),
 }
@@ -44,10 +65,32 @@ impl JobId {
     ///
     /// assert_eq!(JobId::from(42u32).as_u64(), Some(42));
     /// assert_eq!(JobId::from("42").as_u64(), None);
+    /// assert_eq!(JobId::from(-1).as_u64(), None);
     /// ```
     pub fn as_u64(&self) -> Option<u64> {
         match &self.0 {
             IdRepr::Number(n) => Some(*n),
+            IdRepr::Negative(_) | IdRepr::Text(_) => None,
+        }
+    }
+
+    /// Returns the id as a signed number, if it is a number that fits in an
+    /// `i64`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::JobId;
+    ///
+    /// assert_eq!(JobId::from(-3).as_i64(), Some(-3));
+    /// assert_eq!(JobId::from(3u8).as_i64(), Some(3));
+    /// assert_eq!(JobId::from(u64::MAX).as_i64(), None);
+    /// assert_eq!(JobId::from("3").as_i64(), None);
+    /// ```
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.0 {
+            IdRepr::Negative(n) => Some(*n),
+            IdRepr::Number(n) => i64::try_from(*n).ok(),
             IdRepr::Text(_) => None,
         }
     }
@@ -64,7 +107,7 @@ impl JobId {
     /// ```
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {
-            IdRepr::Number(_) => None,
+            IdRepr::Negative(_) | IdRepr::Number(_) => None,
             IdRepr::Text(text) => Some(text.as_str()),
         }
     }
@@ -90,6 +133,43 @@ macro_rules! job_id_from_unsigned {
     )*};
 }
 job_id_from_unsigned!(u8, u16, u32, u64, usize);
+
+macro_rules! job_id_from_signed {
+    ($($t:ty),*) => {$(
+        impl From<$t> for JobId {
+            #[doc = concat!("Returns a numeric id; any `", stringify!($t), "` fits in an `i64`.")]
+            ///
+            /// A number at or above zero is the same id as that number given
+            /// as any unsigned type; a negative number is an id of its own,
+            /// which [`JobId::as_i64`] returns and [`JobId::as_u64`] does not.
+            /// An untyped integer literal is an `i32`, so this is also what
+            /// makes `JobId::from(7)` and `Job::new(7, args)` work.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use wpool::JobId;
+            ///
+            #[doc = concat!("let id = JobId::from(7", stringify!($t), ");")]
+            /// assert_eq!(id, JobId::from(7u64));
+            /// assert_eq!(id.as_u64(), Some(7));
+            ///
+            #[doc = concat!("let negative = JobId::from(-7", stringify!($t), ");")]
+            /// assert_eq!(negative.as_u64(), None);
+            /// assert_eq!(negative.as_i64(), Some(-7));
+            /// assert_eq!(negative.to_string(), "-7");
+            /// ```
+            fn from(n: $t) -> JobId {
+                let n = n as i64;
+                match u64::try_from(n) {
+                    Ok(n) => JobId(IdRepr::Number(n)),
+                    Err(_) => JobId(IdRepr::Negative(n)),
+                }
+            }
+        }
+    )*};
+}
+job_id_from_signed!(i8, i16, i32, i64, isize);
 
 impl From<&str> for JobId {
     /// Returns a string id, copying the text once.
@@ -127,6 +207,7 @@ impl From<String> for JobId {
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
+            IdRepr::Negative(n) => fmt::Display::fmt(n, f),
             IdRepr::Number(n) => fmt::Display::fmt(n, f),
             IdRepr::Text(text) => f.write_str(text),
         }
@@ -136,6 +217,7 @@ impl fmt::Display for JobId {
 impl fmt::Debug for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
+            IdRepr::Negative(n) => write!(f, "JobId({n})"),
             IdRepr::Number(n) => write!(f, "JobId({n})"),
             IdRepr::Text(text) => write!(f, "JobId({text:?})"),
         }
@@ -366,6 +448,7 @@ impl JobDescriptor {
     /// assert_eq!(d.kind(), "");
     /// assert!(d.metadata().is_empty());
     /// ```
+    #[must_use]
     pub fn new(id: impl Into<JobId>) -> JobDescriptor {
         JobDescriptor {
             id: id.into(),
@@ -503,6 +586,64 @@ impl fmt::Debug for JobDescriptor {
     }
 }
 
+/// Pins the `#[must_use]` of the constructors (here, for want of a place
+/// of its own in `context.rs`, of `Context`'s too): discarding what one
+/// returns is a warning, denied here.
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard() {
+///     wpool::Job::new(1, ());
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard() {
+///     wpool::JobDescriptor::new(1);
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(parent: &wpool::Context) {
+///     wpool::Context::with_cancel(parent);
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(parent: &wpool::Context) {
+///     wpool::Context::with_timeout(parent, std::time::Duration::from_secs(1));
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(parent: &wpool::Context) {
+///     wpool::Context::with_deadline(parent, std::time::Instant::now());
+/// }
+/// ```
+///
+/// The same code, using the values, compiles:
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use wpool::{Context, Job, JobDescriptor};
+///
+/// #[deny(unused_must_use)]
+/// fn keep(parent: &Context) -> (Job<()>, JobDescriptor, [Context; 3]) {
+///     let contexts = [
+///         Context::with_cancel(parent),
+///         Context::with_timeout(parent, Duration::from_secs(1)),
+///         Context::with_deadline(parent, Instant::now()),
+///     ];
+///     (Job::new(1, ()), JobDescriptor::new(1), contexts)
+/// }
+/// ```
+#[cfg(doctest)]
+struct MustUsePins;
+
 /// A unit of work: a [`JobDescriptor`] and the arguments the run's job
 /// function is called with.
 ///
@@ -539,9 +680,9 @@ pub struct Job<A> {
 pub type JobFn<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
 
 impl<A> Job<A> {
-    /// Returns a job with a fresh descriptor carrying `id`: a string or an
-    /// unsigned integer. A numeric id needs its type spelled out (`7u64`,
-    /// or a typed variable), since a bare literal could be any of them.
+    /// Returns a job with a fresh descriptor carrying `id`: a string or any
+    /// primitive integer, a bare literal included (see [`JobId`] for what a
+    /// negative number becomes).
     ///
     /// # Examples
     ///
@@ -552,9 +693,25 @@ impl<A> Job<A> {
     /// assert_eq!(job.id().as_str(), Some("cat.png"));
     /// assert_eq!(job.args(), &(64, 64));
     ///
-    /// let numbered = Job::new(7u64, ());
+    /// let numbered = Job::new(7, ());
     /// assert_eq!(numbered.id().as_u64(), Some(7));
     /// ```
+    ///
+    /// The job function's error type is not known from the jobs, nor from a
+    /// function that only ever returns `Ok`, so such a function names it, in
+    /// its return type or in the `Ok`; `()` or
+    /// [`Infallible`](std::convert::Infallible) will do:
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let jobs = (0..10u64).map(|i| Job::new(i, i));
+    /// let run = pool.run(&Context::background(), jobs, |_, i| Ok::<_, ()>(i * 2))?;
+    /// assert_eq!(run.filter_map(|r| r.into_value()).sum::<u64>(), 90);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
     pub fn new(id: impl Into<JobId>, args: A) -> Job<A> {
         Job {
             descriptor: JobDescriptor::new(id),
@@ -734,5 +891,17 @@ impl<A: Clone> Clone for Job<A> {
             descriptor: self.descriptor.clone(),
             args: self.args.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_id_is_sixteen_bytes_with_negative_numbers_too() {
+        assert_eq!(std::mem::size_of::<JobId>(), 16);
+        assert_eq!(std::mem::size_of::<JobDescriptor>(), 24);
     }
 }

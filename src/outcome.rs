@@ -6,6 +6,21 @@ use crate::{JobDescriptor, JobId};
 
 /// How a job that ran ended.
 ///
+/// More ways may be added, so a `match` on it needs a wildcard arm; one
+/// without does not compile:
+///
+/// ```compile_fail,E0004
+/// use wpool::Outcome;
+///
+/// fn describe(outcome: &Outcome<u32, String>) -> &'static str {
+///     match outcome {
+///         Outcome::Succeeded(_) => "ok",
+///         Outcome::Failed(_) | Outcome::Cancelled(_) => "error",
+///         Outcome::Panicked(_) => "panic",
+///     }
+/// }
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -13,9 +28,18 @@ use crate::{JobDescriptor, JobId};
 ///
 /// let outcome: Outcome<u32, String> = Outcome::Failed("disk full".into());
 /// assert!(outcome.is_failed());
-/// assert_eq!(outcome.into_result().unwrap_err().to_string(), "job failed");
+/// assert_eq!(outcome.into_result().unwrap_err().to_string(), "job failed: disk full");
+///
+/// let describe = |outcome: &Outcome<u32, String>| match outcome {
+///     Outcome::Succeeded(_) => "ok",
+///     Outcome::Failed(_) | Outcome::Cancelled(_) => "error",
+///     Outcome::Panicked(_) => "panic",
+///     _ => "other",
+/// };
+/// assert_eq!(describe(&Outcome::Succeeded(1)), "ok");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome<T, E> {
     /// The job returned `Ok`.
     Succeeded(T),
@@ -39,6 +63,7 @@ impl<T, E> Outcome<T, E> {
     /// assert!(Outcome::<u32, ()>::Succeeded(1).is_succeeded());
     /// assert!(!Outcome::<u32, ()>::Failed(()).is_succeeded());
     /// ```
+    #[must_use]
     pub fn is_succeeded(&self) -> bool {
         matches!(self, Outcome::Succeeded(_))
     }
@@ -53,6 +78,7 @@ impl<T, E> Outcome<T, E> {
     /// assert!(Outcome::<u32, &str>::Failed("disk full").is_failed());
     /// assert!(!Outcome::<u32, &str>::Cancelled("stopped").is_failed());
     /// ```
+    #[must_use]
     pub fn is_failed(&self) -> bool {
         matches!(self, Outcome::Failed(_))
     }
@@ -67,6 +93,7 @@ impl<T, E> Outcome<T, E> {
     /// assert!(Outcome::<u32, &str>::Cancelled("stopped").is_cancelled());
     /// assert!(!Outcome::<u32, &str>::Failed("disk full").is_cancelled());
     /// ```
+    #[must_use]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Outcome::Cancelled(_))
     }
@@ -86,6 +113,7 @@ impl<T, E> Outcome<T, E> {
     /// assert!(outcomes[0].is_panicked());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use]
     pub fn is_panicked(&self) -> bool {
         matches!(self, Outcome::Panicked(_))
     }
@@ -147,20 +175,45 @@ impl<T, E> Outcome<T, E> {
     }
 }
 
-/// The failing side of [`Outcome::into_result`].
+/// The failing side of [`Outcome::into_result`] and
+/// [`JobResult::into_result`].
 ///
-/// Its `Display` says which way the job failed; the job's own error, if any,
-/// is its [`source`](std::error::Error::source).
+/// Where the job's error type `E` implements `Display` (`String`, `&str`,
+/// any error type), so does `JobFailure<E>`: it says which way the job
+/// failed, then the job's own error (`job failed: disk on fire`). It is then
+/// also an [`Error`](std::error::Error), so `?` turns it into a
+/// `Box<dyn Error>`. It has no [`source`](std::error::Error::source): the
+/// job's error is in the message already, and as a source too an
+/// error-chain report would print it twice. Match the variant to get at the
+/// error itself.
+///
+/// For an error type without `Display`, such as `()`, `JobFailure` has
+/// neither `Display` nor `Error` (one impl cannot show the error where it
+/// can and fall back to a fixed text where it cannot, and `()` cannot be
+/// given a `Display` outside the standard library); its `Debug`, which
+/// `unwrap` uses, works for any `E: Debug`.
 ///
 /// # Examples
 ///
 /// ```
 /// use wpool::{JobFailure, Outcome};
 ///
-/// let failure = Outcome::<(), std::fmt::Error>::Failed(std::fmt::Error).into_result().unwrap_err();
-/// assert_eq!(failure, JobFailure::Failed(std::fmt::Error));
-/// assert_eq!(failure.to_string(), "job failed");
-/// assert!(std::error::Error::source(&failure).is_some());
+/// fn total(outcomes: Vec<Outcome<u32, String>>) -> Result<u32, Box<dyn std::error::Error>> {
+///     let mut sum = 0;
+///     for outcome in outcomes {
+///         sum += outcome.into_result()?;
+///     }
+///     Ok(sum)
+/// }
+///
+/// assert_eq!(total(vec![Outcome::Succeeded(1), Outcome::Succeeded(2)]).unwrap(), 3);
+/// let err = total(vec![Outcome::Succeeded(1), Outcome::Failed("disk on fire".into())]).unwrap_err();
+/// assert_eq!(err.to_string(), "job failed: disk on fire");
+///
+/// let failure = Outcome::<(), std::fmt::Error>::Cancelled(std::fmt::Error).into_result().unwrap_err();
+/// assert_eq!(failure, JobFailure::Cancelled(std::fmt::Error));
+/// assert_eq!(failure.to_string(), "job cancelled: an error occurred when formatting an argument");
+/// assert!(std::error::Error::source(&failure).is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobFailure<E> {
@@ -172,31 +225,42 @@ pub enum JobFailure<E> {
     Panicked(JobPanic),
 }
 
-impl<E> fmt::Display for JobFailure<E> {
+impl<E: fmt::Display> fmt::Display for JobFailure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            JobFailure::Failed(_) => f.write_str("job failed"),
-            JobFailure::Cancelled(_) => f.write_str("job cancelled"),
+            JobFailure::Failed(err) => write!(f, "job failed: {err}"),
+            JobFailure::Cancelled(err) => write!(f, "job cancelled: {err}"),
             JobFailure::Panicked(panic) => fmt::Display::fmt(panic, f),
         }
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for JobFailure<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            JobFailure::Failed(err) | JobFailure::Cancelled(err) => Some(err),
-            // Display already shows the panic's message; as a source too, an
-            // error-chain report would print it twice.
-            JobFailure::Panicked(_) => None,
-        }
-    }
-}
+/// No `source`: `Display` shows the job's error already (and the bound is
+/// `Display`, not `Error`, so that `String` errors work with `?`).
+impl<E: fmt::Debug + fmt::Display> std::error::Error for JobFailure<E> {}
 
 /// A panic caught in a job, with its message.
 ///
-/// The message is the panic's `&str` or `String` payload; other payloads
-/// are reported as `"Box<dyn Any>"`, as the standard library does.
+/// The message is made from the panic's payload, the value given to
+/// `panic!` or [`panic_any`](std::panic::panic_any):
+///
+/// - a `&str`, `String`, `Box<str>` or `Cow<'static, str>` is the message
+///   itself, as with `panic!("...")`;
+/// - a primitive number, `bool` or `char`, a `Box<dyn Error + Send + Sync>`,
+///   a `Box<dyn Error + Send>` or an [`io::Error`](std::io::Error) gives
+///   `a panic with a payload of type u32: 42`, its type and its value (or
+///   the error's message);
+/// - any other payload gives `a panic with a non-string payload of unknown
+///   type`, since a `Box<dyn Any>` cannot tell its type's name.
+///
+/// The payload itself is not kept. A `JobPanic` is `Clone`, `Eq` and
+/// `Hash`, which an arbitrary payload is not (a shared, take-once payload
+/// would make clones and equality say less than they seem to), and
+/// dropping a payload runs its destructor: the pool does that at once, on
+/// the worker and with a panicking destructor caught, instead of wherever
+/// the result happens to be dropped. A job that needs a structured payload
+/// back can catch its own panic with
+/// [`catch_unwind`](std::panic::catch_unwind) and return it as its error.
 ///
 /// # Examples
 ///
@@ -209,12 +273,29 @@ impl<E: std::error::Error + 'static> std::error::Error for JobFailure<E> {
 ///         if n == 0 {
 ///             panic!("division by zero");
 ///         }
-///         Ok::<_, ()>(100 / n)
+///         Ok::<_, String>(100 / n)
 ///     })
 ///     .unwrap();
 /// let result = run.into_iter().next().unwrap();
 /// assert_eq!(result.outcome().clone().into_result().unwrap_err().to_string(),
 ///            "job panicked: division by zero");
+///
+/// let run = pool
+///     .run(&Context::background(), [Job::new(1, 7u32), Job::new(2, 8u32)], |_, n: u32| -> Result<(), String> {
+///         if n == 7 {
+///             std::panic::panic_any(n); // a u32 payload
+///         }
+///         std::panic::panic_any(vec![n]) // a payload of no known type
+///     })
+///     .unwrap();
+/// let mut messages: Vec<String> = run
+///     .map(|r| r.into_result().unwrap_err().to_string())
+///     .collect();
+/// messages.sort();
+/// assert_eq!(messages, [
+///     "job panicked: a panic with a non-string payload of unknown type",
+///     "job panicked: a panic with a payload of type u32: 7",
+/// ]);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct JobPanic {
@@ -268,6 +349,62 @@ impl fmt::Display for JobPanic {
 }
 
 impl std::error::Error for JobPanic {}
+
+/// Pins the `#[must_use]` of the `is_*` accessors: discarding one is a
+/// warning, denied here.
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(outcome: &wpool::Outcome<u8, ()>) {
+///     outcome.is_succeeded();
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(outcome: &wpool::Outcome<u8, ()>) {
+///     outcome.is_failed();
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(outcome: &wpool::Outcome<u8, ()>) {
+///     outcome.is_cancelled();
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(outcome: &wpool::Outcome<u8, ()>) {
+///     outcome.is_panicked();
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[deny(unused_must_use)]
+/// fn discard(result: &wpool::JobResult<u8, ()>) {
+///     result.is_succeeded();
+/// }
+/// ```
+///
+/// The same code, using the value, compiles:
+///
+/// ```
+/// #[deny(unused_must_use)]
+/// fn keep(outcome: &wpool::Outcome<u8, ()>, result: &wpool::JobResult<u8, ()>) -> [bool; 6] {
+///     [
+///         outcome.is_succeeded(),
+///         outcome.is_failed(),
+///         outcome.is_cancelled(),
+///         outcome.is_panicked(),
+///         result.is_succeeded(),
+///         result.is_ok(),
+///     ]
+/// }
+/// ```
+#[cfg(doctest)]
+struct MustUsePins;
 
 /// One job's result: its descriptor and its [`Outcome`].
 ///
@@ -363,7 +500,30 @@ impl<T, E> JobResult<T, E> {
     /// assert_eq!(run.filter(|r| r.is_ok()).count(), 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use]
     pub fn is_ok(&self) -> bool {
+        self.outcome.is_succeeded()
+    }
+
+    /// Returns `true` if the job succeeded; the same as
+    /// [`is_ok`](JobResult::is_ok), named as [`Outcome::is_succeeded`] is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let jobs = ["1", "two", "3"].into_iter().enumerate().map(|(i, s)| Job::new(i, s));
+    /// let run = pool.run(&Context::background(), jobs, |_, s: &str| s.parse::<u32>())?;
+    /// for result in run {
+    ///     assert_eq!(result.is_succeeded(), result.outcome().is_succeeded());
+    ///     assert_eq!(result.is_succeeded(), result.is_ok());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn is_succeeded(&self) -> bool {
         self.outcome.is_succeeded()
     }
 
@@ -382,6 +542,29 @@ impl<T, E> JobResult<T, E> {
     /// ```
     pub fn value(&self) -> Option<&T> {
         self.outcome.value()
+    }
+
+    /// The error of a job that failed or was cancelled; see
+    /// [`Outcome::error`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let jobs = [Job::new(1, "x"), Job::new(2, "2")];
+    /// let run = pool.run(&Context::background(), jobs, |_, s: &str| {
+    ///     s.parse::<u32>().map_err(|e| format!("{s:?}: {e}"))
+    /// })?;
+    /// let mut results: Vec<_> = run.collect();
+    /// results.sort_by_key(|r| r.id().clone());
+    /// assert_eq!(results[0].error().map(String::as_str), Some("\"x\": invalid digit found in string"));
+    /// assert_eq!(results[1].error(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn error(&self) -> Option<&E> {
+        self.outcome.error()
     }
 
     /// Returns the value of a job that succeeded, dropping the rest.
@@ -420,6 +603,38 @@ impl<T, E> JobResult<T, E> {
     /// ```
     pub fn into_outcome(self) -> Outcome<T, E> {
         self.outcome
+    }
+
+    /// Converts into a `Result`, dropping the descriptor; see
+    /// [`Outcome::into_result`]. With an error type that implements
+    /// `Display`, the [`JobFailure`] is an error that `?` passes on. (To
+    /// keep the job's id with its failure, use
+    /// [`into_parts`](JobResult::into_parts) first.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// fn sum(inputs: &[&'static str]) -> Result<u32, Box<dyn std::error::Error>> {
+    ///     let pool = WorkerPool::new(2)?;
+    ///     let jobs = inputs.to_vec().into_iter().enumerate().map(|(i, s)| Job::new(i, s));
+    ///     let run = pool.run(&Context::background(), jobs, |_, s: &str| {
+    ///         s.parse::<u32>().map_err(|_| format!("not a number: {s:?}"))
+    ///     })?;
+    ///     let mut sum = 0;
+    ///     for result in run {
+    ///         sum += result.into_result()?;
+    ///     }
+    ///     Ok(sum)
+    /// }
+    ///
+    /// assert_eq!(sum(&["1", "2", "3"])?, 6);
+    /// assert_eq!(sum(&["1", "two"]).unwrap_err().to_string(), "job failed: not a number: \"two\"");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_result(self) -> Result<T, JobFailure<E>> {
+        self.outcome.into_result()
     }
 
     /// Splits the result into its descriptor and outcome.

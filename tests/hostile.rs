@@ -40,7 +40,10 @@ fn a_panic_with_a_non_string_payload_is_reported_and_the_run_goes_on() {
                 _ => None,
             })
             .collect();
-        assert_eq!(panics, ["Box<dyn Any>"]);
+        assert_eq!(
+            panics,
+            ["a panic with a non-string payload of unknown type"]
+        );
     });
 }
 

@@ -448,6 +448,7 @@ fn read_until_done(workers: usize, jobs: u64, results_capacity: usize) {
             Ok(result) => assert!(seen.insert(result.into_value().unwrap())),
             Err(TryNextError::Empty) => panic!("try_next was Empty after done closed"),
             Err(TryNextError::Finished) => break,
+            Err(other) => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(seen.len() as u64, jobs);
@@ -488,6 +489,7 @@ fn after_done_try_next_drains_without_ever_being_empty() {
                     Ok(_) => read += 1,
                     Err(TryNextError::Empty) => panic!("Empty after done, {read} read"),
                     Err(TryNextError::Finished) => break,
+                    Err(other) => panic!("unexpected {other:?}"),
                 }
             }
             assert_eq!(read, jobs);
@@ -569,9 +571,10 @@ fn outcome_helpers_for_every_kind_of_outcome() {
         assert!(!failed.is_ok());
         let failure = failed.clone().into_outcome().into_result().unwrap_err();
         assert_eq!(failure, JobFailure::Failed(MyError("bad input")));
-        assert_eq!(failure.to_string(), "job failed");
-        let source = std::error::Error::source(&failure).unwrap();
-        assert_eq!(source.to_string(), "bad input");
+        assert_eq!(failure.to_string(), "job failed: bad input");
+        // The error is in Display already; an error chain must not repeat
+        // it as the source.
+        assert!(std::error::Error::source(&failure).is_none());
 
         let o = panicked.outcome();
         assert!(o.is_panicked() && !o.is_failed() && !o.is_succeeded() && !o.is_cancelled());
@@ -594,14 +597,14 @@ fn outcome_helpers_for_every_kind_of_outcome() {
         assert_eq!(o.error(), Some(&MyError("gave up")));
         let failure = cancelled.clone().into_outcome().into_result().unwrap_err();
         assert_eq!(failure, JobFailure::Cancelled(MyError("gave up")));
-        assert_eq!(failure.to_string(), "job cancelled");
+        assert_eq!(failure.to_string(), "job cancelled: gave up");
 
         // Outcomes built by hand behave the same.
-        let by_hand: Outcome<u8, ()> = Outcome::Cancelled(());
+        let by_hand: Outcome<u8, &str> = Outcome::Cancelled("stopped");
         assert!(by_hand.is_cancelled());
         assert_eq!(
             by_hand.into_result().unwrap_err().to_string(),
-            "job cancelled"
+            "job cancelled: stopped"
         );
         assert_eq!(run.wait().counts.finished(), 4);
     });
@@ -886,6 +889,7 @@ fn a_finished_result_never_waits_for_a_reader_reading_by_next_timeout() {
                 Err(NextTimeoutError::Timeout) => {
                     panic!("no result within 5 s after {read}; {:?}", run.counts())
                 }
+                Err(other) => panic!("unexpected {other:?}"),
             }
         }
         assert_eq!(read, WAITER + 1);

@@ -343,6 +343,7 @@ fn done_closes_only_after_every_worker_has_been_joined() {
                 }
                 Err(TryNextError::Empty) => panic!("a result was missing after done"),
                 Err(TryNextError::Finished) => break,
+                Err(other) => panic!("unexpected {other:?}"),
             }
         }
         assert_eq!(read, JOBS);
