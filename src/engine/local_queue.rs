@@ -15,9 +15,6 @@ use crate::engine::idle::{IdleWorkers, Move};
 use crate::job::Job;
 use crate::outcome::JobResult;
 
-/// The owner's next job, and a full batch of results to send, if any.
-pub(crate) type Next<A, T, E> = (Option<Job<A>>, Option<Vec<JobResult<T, E>>>);
-
 /// On a cache line of its own, so that the owner's lock traffic does not
 /// disturb its neighbours.
 #[repr(align(128))]
@@ -60,23 +57,28 @@ impl<A, T, E> LocalQueue<A, T, E> {
         }
     }
 
-    /// Hands in the owner's last result, if any, and takes its next job.
-    /// Returns the unsent results too once there are `batch` of them.
-    pub(crate) fn next_job(
+    /// Takes the owner's next job.
+    pub(crate) fn next_job(&self) -> Option<Job<A>> {
+        self.inner.lock().jobs.pop_front()
+    }
+
+    /// Hands in the owner's last result and takes its next job, under one
+    /// lock. Once there are `batch` unsent results, they are swapped into
+    /// `full` (an empty buffer the owner keeps, so that nothing is
+    /// allocated under the lock) for the owner to send.
+    #[inline]
+    pub(crate) fn finish_and_next(
         &self,
-        finished: Option<JobResult<T, E>>,
+        result: JobResult<T, E>,
         batch: usize,
-    ) -> Next<A, T, E> {
+        full: &mut Vec<JobResult<T, E>>,
+    ) -> Option<Job<A>> {
         let mut local = self.inner.lock();
-        let full = match finished {
-            Some(result) => {
-                local.unsent.push(result);
-                (local.unsent.len() >= batch)
-                    .then(|| std::mem::replace(&mut local.unsent, Vec::with_capacity(batch)))
-            }
-            None => None,
-        };
-        (local.jobs.pop_front(), full)
+        local.unsent.push(result);
+        if local.unsent.len() >= batch {
+            std::mem::swap(&mut local.unsent, full);
+        }
+        local.jobs.pop_front()
     }
 
     /// Takes the results not yet sent.
@@ -135,7 +137,7 @@ mod tests {
         let queue = Queue::new();
         queue.stock(jobs(0..3), &IdleWorkers::new(1));
         let mut taken = Vec::new();
-        while let (Some(job), _) = queue.next_job(None, 10) {
+        while let Some(job) = queue.next_job() {
             taken.push(job);
         }
         assert_eq!(args(taken), [0, 1, 2]);
@@ -171,10 +173,14 @@ mod tests {
     #[test]
     fn results_are_handed_out_in_batches_or_on_demand() {
         let queue = Queue::new();
-        assert!(queue.next_job(Some(result(1)), 2).1.is_none());
-        let (_, full) = queue.next_job(Some(result(2)), 2);
-        assert_eq!(full.map(|batch| batch.len()), Some(2));
-        queue.next_job(Some(result(3)), 2);
+        let mut full = Vec::new();
+        queue.finish_and_next(result(1), 2, &mut full);
+        assert!(full.is_empty());
+        queue.finish_and_next(result(2), 2, &mut full);
+        assert_eq!(full.len(), 2);
+        full.clear();
+        queue.finish_and_next(result(3), 2, &mut full);
+        assert!(full.is_empty());
         assert_eq!(queue.take_unsent().len(), 1);
         assert!(queue.take_unsent().is_empty());
     }

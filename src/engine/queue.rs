@@ -174,7 +174,7 @@ impl<A> JobQueue<A> {
 
     /// Adds `job` to the open batch if there is room; gives it back with
     /// `Full` or `Closed` if not.
-    #[inline]
+    #[inline(always)]
     fn try_add(
         &self,
         state: &mut QueueState<A>,

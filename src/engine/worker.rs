@@ -50,36 +50,43 @@ impl<A, T, E> Engine<A, T, E> {
             results_batch: 1,
             open_batch_taken: None,
         };
-        let mut finished = None;
+        let mut full = Vec::new();
+        let mut next = worker.local.next_job();
         loop {
-            let (job, full) = worker.local.next_job(finished.take(), worker.results_batch);
-            if let Some(results) = full {
-                worker.send(results);
-            } else if self.reader_waiting.load(Ordering::Relaxed) {
-                // A reader waits: what is finished goes now, not with the
-                // next batch.
-                worker.send(worker.local.take_unsent());
-            }
-            let Some(job) = job else {
+            let Some(job) = next else {
                 // Nothing left here: deliver what is done before looking on.
                 worker.send(worker.local.take_unsent());
                 if worker.find_work() {
+                    next = worker.local.next_job();
                     continue;
                 }
                 break;
             };
             if self.ctx.is_ended() {
                 self.give_back(std::iter::once(job).chain(worker.local.clear()));
+                next = None;
                 continue;
             }
             worker.start_clock();
-            finished = Some(execute(&self.ctx, worker.counters, f, job));
+            let result = execute(&self.ctx, worker.counters, f, job);
+            next = worker
+                .local
+                .finish_and_next(result, worker.results_batch, &mut full);
+            if !full.is_empty() {
+                let capacity = full.capacity();
+                worker.send(std::mem::replace(&mut full, Vec::with_capacity(capacity)));
+            } else if self.reader_waiting.load(Ordering::Relaxed) {
+                // A reader waits: what is finished goes now, not with the
+                // next batch.
+                worker.send(worker.local.take_unsent());
+            }
         }
         worker.send(worker.local.take_unsent());
     }
 }
 
 /// Runs one job, catching its panic, and counts it.
+#[inline]
 fn execute<A, T, E, F>(
     ctx: &Context,
     counters: &WorkerCounters,
