@@ -3,8 +3,8 @@
 //! closure per job, one message per job and per result, both channels
 //! bounded at `capacity`, threads started per run.
 //!
-//! Shared by `benches/throughput.rs` and `examples/bench.rs` through
-//! `#[path]`, so both measure the same code.
+//! Shared by the `throughput` bench and the peer table (`src/bin/peers/`,
+//! which the `peers` bench includes), so all of them measure the same code.
 
 use std::thread;
 
@@ -12,7 +12,7 @@ use crossbeam_channel::bounded;
 
 /// Runs jobs `0..n` (job `i` returns `f(i)`) on `workers` threads and
 /// returns the wrapping sum of their results.
-pub(crate) fn hand_pool<F>(f: F, n: u64, workers: usize, capacity: usize) -> u64
+pub fn hand_pool<F>(f: F, n: u64, workers: usize, capacity: usize) -> u64
 where
     F: Fn(u64) -> u64 + Copy + Send + 'static,
 {

@@ -3,8 +3,8 @@
 //! pool at three channel sizes, and the `threadpool` crate. Every contender
 //! sums all results, so none can skip work.
 //!
-//! `cargo bench --bench throughput`; `WPOOL_BENCH_JOBS` changes the job
-//! count (default 1,000,000).
+//! `cargo bench -p wpool-bench --bench throughput`; `WPOOL_BENCH_JOBS`
+//! changes the job count (default 1,000,000).
 
 #![expect(
     missing_docs,
@@ -18,9 +18,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wpool::{Context, Job, WorkerPool};
 
-#[path = "shared/hand_pool.rs"]
-mod hand_pool;
-use hand_pool::hand_pool;
+use wpool_bench::hand_pool::hand_pool;
 
 fn jobs() -> u64 {
     std::env::var("WPOOL_BENCH_JOBS")
@@ -37,7 +35,7 @@ fn sequential(n: u64) -> u64 {
     (0..n).map(|i| black_box(2 * i)).sum()
 }
 
-/// The seed's design by hand (see `shared/hand_pool.rs`), channels of
+/// The seed's design by hand (see `src/hand_pool.rs`), channels of
 /// `capacity`.
 fn hand_crossbeam(n: u64, workers: usize, capacity: usize) -> u64 {
     hand_pool(|i| black_box(2 * i), n, workers, capacity)

@@ -2,13 +2,15 @@
 //! pool, the `threadpool` crate and rayon, on the same workloads, printed as
 //! one markdown table.
 //!
+//! From the repository's root (the `wpool-bench` package's default binary):
+//!
 //! ```text
-//! cargo run --release --example bench              # about two minutes on 2 cores
-//! cargo run --release --example bench -- --quick   # a few seconds
-//! cargo run --release --example bench -- --svg docs/peers.svg
-//! cargo run --release --example bench -- --rounds 5   # steadier medians, ~2.5 minutes
-//! cargo run --release --example bench -- --only W1,W2,W5   # those workloads only
-//! cargo run --release --example bench -- --only W1,wpool_submit_8   # one contender
+//! cargo run --release -p wpool-bench              # about two minutes on 2 cores
+//! cargo run --release -p wpool-bench -- --quick   # a few seconds
+//! cargo run --release -p wpool-bench -- --svg docs/peers.svg
+//! cargo run --release -p wpool-bench -- --rounds 5   # steadier medians, ~2.5 minutes
+//! cargo run --release -p wpool-bench -- --only W1,W2,W5   # those workloads only
+//! cargo run --release -p wpool-bench -- --only W1,wpool_submit_8   # one contender
 //! ```
 //!
 //! `--only LIST` keeps the workloads (`W1`, …, `C1`) and the contenders
@@ -19,7 +21,8 @@
 //!
 //! `--svg PATH` also draws the table's throughput figures (W1–W5) as an SVG
 //! bar chart, jobs/s on a log scale, one panel per workload (the code is in
-//! `bench/chart.rs`). It combines with `--quick`.
+//! `chart.rs`, beside this file). It combines with `--quick`; a relative
+//! `PATH` is from the directory cargo was run in.
 //!
 //! The workloads (job `i` returns a value made from `i`, and every
 //! contender's results are summed and checked, so none can skip work):
@@ -45,8 +48,8 @@
 //!
 //! Every round runs every case once, in turn, and the table reports the
 //! median of the rounds, so that a slow spell of a shared machine hits all
-//! contenders alike. `benches/peers.rs` includes this file as a module and
-//! runs the same cases under criterion.
+//! contenders alike. The `peers` criterion bench (`benches/peers.rs` in this
+//! package) includes this file as a module and runs the same cases.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -60,11 +63,8 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use rayon::prelude::*;
 use wpool::{Context, ContextError, Counts, Job, JobFn, Run, WorkerPool};
 
-#[path = "../benches/shared/hand_pool.rs"]
-mod hand_pool;
-use hand_pool::hand_pool;
+use wpool_bench::hand_pool::hand_pool;
 
-#[path = "bench/chart.rs"]
 mod chart;
 
 /// What a job does with its number `i`.
@@ -163,7 +163,7 @@ fn sum_run<A>(run: Run<A, u64, ()>) -> u64 {
 pub(crate) enum Contender {
     /// A plain loop on the calling thread.
     Sequential,
-    /// The Go seed's design by hand (the shape of `benches/throughput.rs`):
+    /// The Go seed's design by hand (the shape of the `throughput` bench):
     /// a feeder thread, a boxed closure per job, one message per job and
     /// per result, channels of `workers`, threads started per run.
     SeedPool,
@@ -757,7 +757,7 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// `cargo run --release --example bench`.
+    /// `cargo run --release -p wpool-bench`.
     pub(crate) const FULL: Plan = Plan {
         trivial_jobs: 10_000_000,
         short_jobs: 200_000,
@@ -1276,7 +1276,7 @@ struct Only {
 
 /// The usage line.
 const USAGE: &str =
-    "usage: bench [--quick] [--rounds N] [--only W1,W2,…,contender_id,…] [--svg PATH]";
+    "usage: peers [--quick] [--rounds N] [--only W1,W2,…,contender_id,…] [--svg PATH]";
 
 impl Only {
     /// Parses `--only`'s argument.

@@ -1,5 +1,5 @@
 //! The peer table's throughput figures as an SVG bar chart, for
-//! `cargo run --release --example bench -- --svg PATH`: one panel per
+//! `cargo run --release -p wpool-bench -- --svg PATH`: one panel per
 //! workload, a group of bars per worker count, one bar per contender,
 //! jobs/s on a log scale with each bar's figure above it.
 

@@ -7,7 +7,7 @@
 //! nothing.
 //!
 //! ```text
-//! cargo run --release --example memory [WORKERS]
+//! cargo run --release -p wpool-bench --bin memory [WORKERS]
 //! ```
 
 use wpool::{Context, Job, WorkerPool};

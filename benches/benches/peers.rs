@@ -1,13 +1,13 @@
-//! wpool against its peers under criterion: the cases of
-//! `examples/bench.rs` (included here as a module, so both measure the same
-//! code), one benchmark group per workload. W1 has 2,000,000 jobs (200,000
+//! wpool against its peers under criterion: the cases of the peer table,
+//! `src/bin/peers/main.rs` (included here as a module, so both measure the
+//! same code), one benchmark group per workload. W1 has 2,000,000 jobs (200,000
 //! for the contenders that send one message per job), a W5 iteration is one
 //! run of 16 jobs, an L1 iteration is one job into an idle pool, and a C1
 //! iteration is one `cancel` and `wait` of a run whose threads all wait for
 //! room (starting the run and filling it are not timed).
 //!
-//! `cargo bench --bench peers`, or `cargo bench --bench peers -- --quick`
-//! for a shorter run; `cargo run --release --example bench` prints the same
+//! `cargo bench -p wpool-bench --bench peers`, or add `-- --quick` for a
+//! shorter run; `cargo run --release -p wpool-bench` prints the same
 //! comparison as one table.
 
 #![expect(
@@ -21,13 +21,13 @@ use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 
-#[path = "../examples/bench.rs"]
-#[allow(dead_code, reason = "the example's table printing is not used here")]
+#[path = "../src/bin/peers/main.rs"]
+#[allow(dead_code, reason = "the peer table's printing is not used here")]
 mod peers;
 
 use peers::{Plan, Pools, Shape};
 
-/// The example's full plan, with fewer W1 jobs and one run per W5
+/// The peer table's full plan, with fewer W1 jobs and one run per W5
 /// iteration.
 const PLAN: Plan = Plan {
     trivial_jobs: 2_000_000,
