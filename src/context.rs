@@ -315,7 +315,8 @@ impl Context {
             && inner.own_timer
             && !inner.is_ended()
         {
-            timer::register(inner.id, deadline, Arc::downgrade(&inner));
+            let expire: Arc<dyn timer::Expire> = inner.clone();
+            timer::register(inner.id, deadline, Arc::downgrade(&expire));
             // A parent cancelled since the check above ended this child and
             // found nothing to unregister yet: undo the registration, or the
             // timer thread would wait for a deadline nobody needs.
@@ -574,6 +575,12 @@ impl fmt::Debug for Context {
             .field("err", &self.inner.reason())
             .field("deadline", &self.inner.deadline)
             .finish()
+    }
+}
+
+impl timer::Expire for Inner {
+    fn expire(&self) {
+        self.end(ContextError::DeadlineExceeded);
     }
 }
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Context;
+use crate::context::Context;
 
 /// A job's identifier: a number or a string, returned with the job's result.
 ///

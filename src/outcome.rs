@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{JobDescriptor, JobId};
+use crate::job::{JobDescriptor, JobId};
 
 /// How a job that ran ended.
 ///

@@ -9,14 +9,20 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::context::Inner;
-use crate::error::ContextError;
+/// What the deadline thread ends when a deadline passes: a context. A
+/// trait, so that the timer depends on nothing of the crate's.
+pub(crate) trait Expire: Send + Sync {
+    /// Ends the context because its deadline passed.
+    fn expire(&self);
+}
+
+type Inner = dyn Expire;
 
 /// The process's deadline timer, which every context deadline uses.
 static TIMER: Timer = Timer::new("wpool-timer");
 
 /// Asks the timer thread to end the context `id` with
-/// [`ContextError::DeadlineExceeded`] at `deadline`, starting the thread if
+/// `ContextError::DeadlineExceeded` at `deadline`, starting the thread if
 /// none is running.
 pub(crate) fn register(id: u64, deadline: Instant, context: Weak<Inner>) {
     TIMER.register(id, deadline, context);
@@ -134,7 +140,7 @@ impl Timer {
                 // `unregister`.
                 drop(timers);
                 for context in expired.iter().filter_map(Weak::upgrade) {
-                    context.end(ContextError::DeadlineExceeded);
+                    context.expire();
                 }
                 timers = self.timers.lock();
                 continue;
