@@ -167,7 +167,8 @@ mod tests {
     use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
     use super::*;
-    use crate::Context;
+    use crate::context::Context;
+    use crate::error::ContextError;
 
     /// Long enough for anything that must happen, on a loaded machine.
     const PATIENCE: Duration = Duration::from_secs(5);
