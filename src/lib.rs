@@ -67,8 +67,11 @@
 //! [`Run`] is an [`Iterator`] that blocks for the next result and ends after
 //! the last one. [`Run::try_next`] and [`Run::next_timeout`] don't block, or
 //! not for long, and [`Run::results`] is the raw channel, for
-//! [`crossbeam_channel::select!`]. [`Run::counts`] reads live counters for a
-//! progress bar, and [`Run::wait`] returns the final [`Summary`].
+//! [`crossbeam_channel::select!`][select]. [`Run::counts`] reads live
+//! counters for a progress bar, and [`Run::wait`] returns the final
+//! [`Summary`].
+//!
+//! [select]: https://docs.rs/crossbeam-channel/0.5/crossbeam_channel/macro.select.html
 //!
 //! ```
 //! use std::time::Duration;
