@@ -5,7 +5,7 @@
 //! `sha256sum -c` checks its output:
 //!
 //! ```text
-//! cargo run --release --example checksum                     # hash ./ recursively
+//! cargo run --release --example checksum -- src             # hash src/ recursively
 //! cargo run --release --example checksum -- src tests > SUMS
 //! sha256sum -c --quiet SUMS
 //! cargo run --release --example checksum -- --ordered --workers 8 --timeout 30 ~/photos
@@ -14,6 +14,7 @@
 //! Options: `--ordered` (print in walk order instead of completion order),
 //! `--workers N` (default: one per CPU), `--timeout SECS` (a deadline for the
 //! whole run), `--fail-fast` (stop at the first file that fails), `--help`.
+//! `clap` parses them (the `Options` struct below).
 //!
 //! How it uses wpool:
 //!
@@ -55,8 +56,8 @@
 //! not started) ends the run on stderr.
 //!
 //! Exit status: 0 when every file was hashed, 1 when some failed (also with
-//! `--fail-fast`), 124 when `--timeout` expired (as `timeout(1)` does), 130
-//! after Ctrl-C. A second Ctrl-C exits at once.
+//! `--fail-fast`), 2 for a bad argument, 124 when `--timeout` expired (as
+//! `timeout(1)` does), 130 after Ctrl-C. A second Ctrl-C exits at once.
 //!
 //! Testing aid: `WPOOL_CHECKSUM_THROTTLE_MS=N` makes every chunk wait N ms
 //! (with [`Context::sleep`], so cancelling still stops it at once), which
@@ -64,44 +65,52 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Read, StdoutLock, Write};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 use wpool::{Context, ContextError, Job, NextTimeoutError, Outcome, WorkerPool};
-
-const USAGE: &str = "\
-Usage: checksum [OPTIONS] [PATH]...
-
-Prints the SHA-256 of every file under each PATH (default: .) in sha256sum's format.
-
-Options:
-  --ordered         print in walk order (default: as files finish)
-  --workers N       hash N files at a time (default: one per CPU)
-  --timeout SECS    give up after SECS seconds (exit status 124)
-  --fail-fast       stop at the first file that cannot be hashed
-  -h, --help        print this help";
 
 /// Bytes read per step; the job checks its context between steps.
 const CHUNK: usize = 64 * 1024;
 /// How often the progress bar is updated and pending output flushed.
 const TICK: Duration = Duration::from_millis(100);
 
+/// Prints the SHA-256 of every file under each PATH in sha256sum's format.
+#[derive(Parser)]
+#[command(name = "checksum")]
 struct Options {
+    /// Files and directories to hash; directories are walked recursively
+    #[arg(value_name = "PATH", default_value = ".")]
     paths: Vec<PathBuf>,
+    /// Print in walk order (default: as files finish)
+    #[arg(long)]
     ordered: bool,
-    workers: usize,
+    /// Hash N files at a time [default: one per CPU]
+    #[arg(long, value_name = "N")]
+    workers: Option<NonZeroUsize>,
+    /// Give up after SECS seconds (exit status 124)
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     timeout: Option<Duration>,
+    /// Stop at the first file that cannot be hashed
+    #[arg(long)]
     fail_fast: bool,
+}
+
+/// Parses `--timeout`: seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs = text.parse::<f64>().map_err(|err| err.to_string())?;
+    Duration::try_from_secs_f64(secs).map_err(|err| err.to_string())
 }
 
 /// What one job works on: a path the walk found, or the walk's own error
@@ -442,17 +451,8 @@ fn progress_bar() -> ProgressBar {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args_os().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            let _ = writeln!(io::stdout(), "{USAGE}"); // `println!` panics on `| head`
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("checksum: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    // `--help` prints to stdout and exits 0; a bad argument exits 2.
+    let options = Options::parse();
     let throttle = std::env::var("WPOOL_CHECKSUM_THROTTLE_MS")
         .ok()
         .and_then(|ms| ms.parse().ok())
@@ -481,7 +481,11 @@ fn main() -> ExitCode {
     let bar = progress_bar();
     let found = (!bar.is_hidden()).then(|| Arc::new(AtomicU64::new(0)));
     let hashed = Arc::new(AtomicU64::new(0));
-    let pool = match WorkerPool::new(options.workers) {
+    let workers = options
+        .workers
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let pool = match WorkerPool::new(workers) {
         Ok(pool) => pool,
         Err(err) => {
             eprintln!("checksum: {err}");
@@ -587,55 +591,4 @@ fn main() -> ExitCode {
     }
     eprintln!("{line}");
     ExitCode::from(code)
-}
-
-fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        paths: Vec::new(),
-        ordered: false,
-        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        timeout: None,
-        fail_fast: false,
-    };
-    let mut only_paths = false;
-    while let Some(arg) = args.next() {
-        match arg.to_str() {
-            _ if only_paths => options.paths.push(arg.into()),
-            Some("--") => only_paths = true,
-            Some("-h" | "--help") => return Ok(None),
-            Some("--ordered") => options.ordered = true,
-            Some("--fail-fast") => options.fail_fast = true,
-            Some("--workers") => {
-                options.workers = value(&mut args, "--workers")?;
-                if options.workers == 0 {
-                    return Err("--workers must be at least 1".into());
-                }
-            }
-            Some("--timeout") => {
-                let secs: f64 = value(&mut args, "--timeout")?;
-                let timeout = Duration::try_from_secs_f64(secs)
-                    .map_err(|err| format!("--timeout {secs}: {err}"))?;
-                options.timeout = Some(timeout);
-            }
-            Some(flag) if flag.starts_with('-') && flag != "-" => {
-                return Err(format!("unknown option {flag}"));
-            }
-            _ => options.paths.push(arg.into()),
-        }
-    }
-    if options.paths.is_empty() {
-        options.paths.push(".".into());
-    }
-    Ok(Some(options))
-}
-
-/// Parses the value that follows `flag`.
-fn value<T: std::str::FromStr>(
-    args: &mut impl Iterator<Item = OsString>,
-    flag: &str,
-) -> Result<T, String> {
-    let arg = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-    let text = arg.to_string_lossy();
-    text.parse()
-        .map_err(|_| format!("{flag}: invalid value {text:?}"))
 }

@@ -438,7 +438,9 @@ impl Context {
     ///
     /// Nothing is ever sent on it: a receive blocks while the context is live
     /// and fails at once after it is cancelled or its deadline passes, which
-    /// makes it a case in [`crossbeam_channel::select!`].
+    /// makes it a case in [`crossbeam_channel::select!`][select].
+    ///
+    /// [select]: https://docs.rs/crossbeam-channel/0.5/crossbeam_channel/macro.select.html
     ///
     /// # Examples
     ///

@@ -4,7 +4,18 @@
 //! It is Go's worker-pool pattern done with Rust's guarantees: a feeder
 //! generates jobs, N workers take them from one shared queue (fan-out),
 //! every job's result goes to one results channel (fan-in), and a context
-//! (cancel, timeout, deadline, parent and child) stops the whole run.
+//! (cancel, timeout, deadline, parent and child) stops the whole run. The
+//! Go original is the `wpool` package (`New`, `Run`, `GenerateFrom`,
+//! `Results`, `Done`) walked through in the blog post "go并发-工作池模式"
+//! ("Go concurrency: the worker-pool pattern", 2021-07-01, no author named).
+//!
+//! **Results come in completion order, not input order**: about the order
+//! the jobs finish, since each worker hands its results over in small
+//! batches (about 1 ms of work each), so a result can arrive after one that
+//! finished slightly later on another worker. Every result carries its
+//! job's id; to restore input order, hold the results that come ahead of
+//! their turn in a map keyed by id (the `checksum` example's `--ordered`
+//! does this).
 //!
 //! - **Nothing is lost.** Every job submitted yields exactly one
 //!   [`JobResult`] (succeeded, failed, cancelled or panicked), or comes back
@@ -67,8 +78,11 @@
 //! [`Run`] is an [`Iterator`] that blocks for the next result and ends after
 //! the last one. [`Run::try_next`] and [`Run::next_timeout`] don't block, or
 //! not for long, and [`Run::results`] is the raw channel, for
-//! [`crossbeam_channel::select!`]. [`Run::counts`] reads live counters for a
-//! progress bar, and [`Run::wait`] returns the final [`Summary`].
+//! [`crossbeam_channel::select!`][select]. [`Run::counts`] reads live
+//! counters for a progress bar, and [`Run::wait`] returns the final
+//! [`Summary`].
+//!
+//! [select]: https://docs.rs/crossbeam-channel/0.5/crossbeam_channel/macro.select.html
 //!
 //! ```
 //! use std::time::Duration;

@@ -295,8 +295,10 @@ impl<A, T, E> Run<A, T, E> {
     }
 
     /// The channel the workers deliver results on, in batches, for use in
-    /// [`crossbeam_channel::select!`]. It is disconnected once the run has
-    /// finished.
+    /// [`crossbeam_channel::select!`][select]. It is disconnected once the
+    /// run has finished.
+    ///
+    /// [select]: https://docs.rs/crossbeam-channel/0.5/crossbeam_channel/macro.select.html
     ///
     /// Reading from it and iterating the `Run` can be mixed, but `next` takes
     /// a whole batch off the channel and hands it out one result at a time:
