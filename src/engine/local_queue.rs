@@ -28,6 +28,9 @@ struct Local<A, T, E> {
     jobs: VecDeque<Job<A>>,
     /// Results of finished jobs not yet sent.
     unsent: Vec<JobResult<T, E>>,
+    /// How many results went out last time: the next buffer's size, so
+    /// that it is allocated once rather than grown job by job.
+    last_sent: usize,
 }
 
 impl<A, T, E> LocalQueue<A, T, E> {
@@ -36,6 +39,7 @@ impl<A, T, E> LocalQueue<A, T, E> {
             inner: Mutex::new(Local {
                 jobs: VecDeque::new(),
                 unsent: Vec::new(),
+                last_sent: 0,
             }),
         }
     }
@@ -74,8 +78,13 @@ impl<A, T, E> LocalQueue<A, T, E> {
         full: &mut Vec<JobResult<T, E>>,
     ) -> Option<Job<A>> {
         let mut local = self.inner.lock();
+        if local.unsent.capacity() == 0 {
+            let size = local.last_sent.clamp(1, batch.max(1));
+            local.unsent.reserve_exact(size);
+        }
         local.unsent.push(result);
         if local.unsent.len() >= batch {
+            local.last_sent = local.unsent.len();
             std::mem::swap(&mut local.unsent, full);
         }
         local.jobs.pop_front()
@@ -83,7 +92,11 @@ impl<A, T, E> LocalQueue<A, T, E> {
 
     /// Takes the results not yet sent.
     pub(crate) fn take_unsent(&self) -> Vec<JobResult<T, E>> {
-        std::mem::take(&mut self.inner.lock().unsent)
+        let mut local = self.inner.lock();
+        if !local.unsent.is_empty() {
+            local.last_sent = local.unsent.len();
+        }
+        std::mem::take(&mut local.unsent)
     }
 
     /// Takes the back half of the jobs (at least one); `None` if there are
