@@ -25,9 +25,7 @@ impl<A, T, E> Engine<A, T, E> {
                 let Some(job) = input.next() else {
                     return true;
                 };
-                let (queue, intake, cost, idle) =
-                    (&self.queue, &self.intake, &self.cost, &self.idle);
-                if let Err((_, job)) = queue.push(job, Wait::Forever, true, intake, cost, idle) {
+                if let Err((_, job)) = self.queue.push(job, Wait::Forever, self.producer(true)) {
                     self.queue.count_submitted(1);
                     self.give_back([job]);
                     return false;

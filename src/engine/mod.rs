@@ -41,6 +41,7 @@ use crate::outcome::{JobPanic, JobResult};
 
 pub(crate) use batch_size::RESULTS_WORK;
 pub(crate) use capacity::Capacity;
+use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
 pub(crate) use worker::Deliver;
 
@@ -201,9 +202,8 @@ impl<A, T, E> Engine<A, T, E> {
 
     /// Queues a submitted job, waiting for room as `wait` allows.
     pub(crate) fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
-        let (queue, intake, cost, idle) = (&self.queue, &self.intake, &self.cost, &self.idle);
-        queue
-            .push(job, wait, false, intake, cost, idle)
+        self.queue
+            .push(job, wait, self.producer(false))
             .map_err(|(refused, job)| {
                 if refused == Refused::Closed && self.ctx.is_cancelled() {
                     // A submitter turned away by the end of the context.
@@ -212,6 +212,16 @@ impl<A, T, E> Engine<A, T, E> {
                 }
                 (refused, job)
             })
+    }
+
+    /// What the queue needs to know of a producer: the feeder is `blind`.
+    fn producer(&self, blind: bool) -> Producer<'_> {
+        Producer {
+            intake: &self.intake,
+            cost: &self.cost,
+            idle: &self.idle,
+            blind,
+        }
     }
 
     /// Whether the run no longer takes jobs.

@@ -31,6 +31,20 @@ use crate::job::Job;
 /// at a time. Slow jobs lose nothing: every worker still finds one waiting.
 const BLIND_CAPACITY: usize = 64;
 
+/// Who is adding a job, and what `push` reads besides the queue.
+#[derive(Clone, Copy)]
+pub(crate) struct Producer<'a> {
+    /// Ended by a shutdown or cancel: no job is taken after that.
+    pub(crate) intake: &'a Context,
+    /// The measured job cost, which sizes the batches.
+    pub(crate) cost: &'a JobCost,
+    /// Told when the open batch gets its first job.
+    pub(crate) idle: &'a IdleWorkers,
+    /// The feeder, which queues only a few jobs until one is measured and
+    /// checks the intake itself before it pulls each job.
+    pub(crate) blind: bool,
+}
+
 /// Why a job was not queued; the job comes back with it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Refused {
@@ -117,16 +131,13 @@ impl<A> JobQueue<A> {
         &self,
         job: Job<A>,
         wait: Wait,
-        blind: bool,
-        intake: &Context,
-        cost: &JobCost,
-        idle: &IdleWorkers,
+        producer: Producer<'_>,
     ) -> Result<(), (Refused, Job<A>)> {
         // The common case, once per job: room, and a single lock.
-        let refused = self.try_add(&mut self.state.lock(), job, blind, intake, cost, idle);
+        let refused = self.try_add(&mut self.state.lock(), job, producer);
         match refused {
             Ok(()) => Ok(()),
-            Err((Refused::Full, job)) => self.push_slow(job, wait, blind, intake, cost, idle),
+            Err((Refused::Full, job)) => self.push_slow(job, wait, producer),
             Err(refused) => Err(refused),
         }
     }
@@ -138,10 +149,7 @@ impl<A> JobQueue<A> {
         &self,
         job: Job<A>,
         wait: Wait,
-        blind: bool,
-        intake: &Context,
-        cost: &JobCost,
-        idle: &IdleWorkers,
+        producer: Producer<'_>,
     ) -> Result<(), (Refused, Job<A>)> {
         let deadline = match wait {
             Wait::No => return Err((Refused::Full, job)),
@@ -153,7 +161,7 @@ impl<A> JobQueue<A> {
         let waited = self.room.wait_for(
             || {
                 let Some(next) = job.take() else { return true };
-                match self.try_add(&mut self.state.lock(), next, blind, intake, cost, idle) {
+                match self.try_add(&mut self.state.lock(), next, producer) {
                     Ok(()) => true,
                     Err((why, back)) => {
                         job = Some(back);
@@ -162,7 +170,7 @@ impl<A> JobQueue<A> {
                     }
                 }
             },
-            intake.done(),
+            producer.intake.done(),
             deadline,
         );
         match (job, waited) {
@@ -179,11 +187,14 @@ impl<A> JobQueue<A> {
         &self,
         state: &mut QueueState<A>,
         job: Job<A>,
-        blind: bool,
-        intake: &Context,
-        cost: &JobCost,
-        idle: &IdleWorkers,
+        producer: Producer<'_>,
     ) -> Result<(), (Refused, Job<A>)> {
+        let Producer {
+            intake,
+            cost,
+            idle,
+            blind,
+        } = producer;
         // The feeder checks the intake itself before it pulls each job.
         if state.sender.is_none() || (!blind && intake.is_ended()) {
             return Err((Refused::Closed, job));
@@ -328,17 +339,24 @@ mod tests {
             }
         }
 
-        fn push(&self, i: u32, wait: Wait) -> Result<(), Refused> {
+        fn producer(&self, blind: bool) -> Producer<'_> {
+            Producer {
+                intake: &self.intake,
+                cost: &self.cost,
+                idle: &self.idle,
+                blind,
+            }
+        }
+
+        fn push_as(&self, i: u32, wait: Wait, blind: bool) -> Result<(), Refused> {
             let job = Job::new(u64::from(i), i);
-            let Fixture {
-                queue,
-                intake,
-                cost,
-                idle,
-            } = self;
-            queue
-                .push(job, wait, false, intake, cost, idle)
+            self.queue
+                .push(job, wait, self.producer(blind))
                 .map_err(|(why, _)| why)
+        }
+
+        fn push(&self, i: u32, wait: Wait) -> Result<(), Refused> {
+            self.push_as(i, wait, false)
         }
 
         fn take_all(&self) -> usize {
@@ -434,22 +452,16 @@ mod tests {
     #[test]
     fn a_blind_producer_waits_for_a_measurement() {
         let fixture = Fixture::new(1000);
-        let Fixture {
-            queue,
-            intake,
-            cost,
-            idle,
-        } = &fixture;
-        for i in 0..64u64 {
-            queue
-                .push(Job::new(i, 0), Wait::No, true, intake, cost, idle)
-                .unwrap();
+        for i in 0..64 {
+            fixture.push_as(i, Wait::No, true).unwrap();
         }
-        let refused = queue.push(Job::new(64u64, 0), Wait::No, true, intake, cost, idle);
-        assert_eq!(refused.map_err(|(why, _)| why), Err(Refused::Full));
-        cost.record(Duration::from_micros(1), 1);
-        queue
-            .push(Job::new(64u64, 0), Wait::No, true, intake, cost, idle)
-            .unwrap();
+        assert_eq!(fixture.push_as(64, Wait::No, true), Err(Refused::Full));
+        assert_eq!(
+            fixture.push(64, Wait::No),
+            Ok(()),
+            "a submitter is not blind"
+        );
+        fixture.cost.record(Duration::from_micros(1), 1);
+        fixture.push_as(65, Wait::No, true).unwrap();
     }
 }
