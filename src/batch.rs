@@ -34,6 +34,9 @@ pub struct ResultBatch<T, E> {
     /// Room in the results capacity this batch holds until it is dropped.
     credits: usize,
     capacity: Arc<Capacity>,
+    /// In a run that hands out results in input order, the window these
+    /// results hold a place in until they are handed out or dropped.
+    window: Option<Arc<Capacity>>,
 }
 
 impl<T, E> ResultBatch<T, E> {
@@ -41,12 +44,22 @@ impl<T, E> ResultBatch<T, E> {
         results: Vec<JobResult<T, E>>,
         credits: usize,
         capacity: &Arc<Capacity>,
+        window: Option<Arc<Capacity>>,
     ) -> Self {
         ResultBatch {
             results,
             credits,
             capacity: capacity.clone(),
+            window,
         }
+    }
+
+    /// Returns the results, giving their capacity back but keeping their
+    /// places in the input-order window: the `Run` that reorders them
+    /// gives those back as it hands each one out.
+    pub(crate) fn into_vec_keeping_window(mut self) -> Vec<JobResult<T, E>> {
+        self.window = None;
+        self.into_vec()
     }
 
     /// Returns the results, giving their capacity back to the workers.
@@ -72,6 +85,9 @@ impl<T, E> ResultBatch<T, E> {
 
     fn release(&mut self) {
         self.capacity.give_back(std::mem::take(&mut self.credits));
+        if let Some(window) = self.window.take() {
+            window.give_back(self.results.len());
+        }
     }
 }
 

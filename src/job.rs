@@ -419,12 +419,31 @@ impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metad
 /// assert_eq!(d.kind(), "resize");
 /// assert_eq!(d.metadata().get("size"), Some("64x64"));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct JobDescriptor {
     id: JobId,
     /// Kind and metadata live behind one pointer that stays null for the
-    /// many jobs that have neither: a descriptor is 24 bytes, not 72.
+    /// many jobs that have neither: a descriptor is 32 bytes, not 80.
     labels: Option<Box<Labels>>,
+    /// The job's place in its run's intake (0, 1, 2, ...), set when the
+    /// run accepts it; results in input order are sorted by it. Not part
+    /// of what identifies a job: equality and hashing leave it out.
+    pub(crate) seq: u64,
+}
+
+impl PartialEq for JobDescriptor {
+    fn eq(&self, other: &JobDescriptor) -> bool {
+        self.id == other.id && self.labels == other.labels
+    }
+}
+
+impl Eq for JobDescriptor {}
+
+impl std::hash::Hash for JobDescriptor {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+        self.labels.hash(state);
+    }
 }
 
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
@@ -453,6 +472,7 @@ impl JobDescriptor {
         JobDescriptor {
             id: id.into(),
             labels: None,
+            seq: 0,
         }
     }
 
@@ -877,6 +897,18 @@ impl<T, E> Job<JobFn<T, E>> {
     }
 }
 
+impl<A> Job<A> {
+    /// Places the job in its run's intake; see `JobDescriptor::seq`.
+    pub(crate) fn set_seq(&mut self, seq: u64) {
+        self.descriptor.seq = seq;
+    }
+
+    /// The job's place in its run's intake.
+    pub(crate) fn seq(&self) -> u64 {
+        self.descriptor.seq
+    }
+}
+
 impl<A> fmt::Debug for Job<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Job")
@@ -900,8 +932,8 @@ mod tests {
 
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn an_id_is_sixteen_bytes_with_negative_numbers_too() {
+    fn an_id_is_sixteen_bytes_with_negative_numbers_too_and_a_descriptor_thirty_two() {
         assert_eq!(std::mem::size_of::<JobId>(), 16);
-        assert_eq!(std::mem::size_of::<JobDescriptor>(), 24);
+        assert_eq!(std::mem::size_of::<JobDescriptor>(), 32);
     }
 }

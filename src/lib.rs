@@ -195,9 +195,11 @@
 // The public face: the pool, a run and its results, submitting, contexts.
 mod batch;
 mod context;
+mod handle;
 mod pool;
 mod run;
 mod submit;
+mod unread;
 
 // The machinery behind a run, which the face only calls into.
 mod engine;
@@ -222,14 +224,16 @@ pub use crate::error::{
     BuildError, ContextError, NextTimeoutError, StartError, SubmitError, SubmitTimeoutError,
     TryNextError, TrySubmitError,
 };
+pub use crate::handle::RunHandle;
 pub use crate::job::{Job, JobDescriptor, JobFn, JobId, Metadata};
 pub use crate::outcome::{JobFailure, JobPanic, JobResult, Outcome};
 pub use crate::pool::{
-    Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, MAX_STACK_SIZE,
-    MAX_WORKERS, WorkerPool,
+    Builder, DEFAULT_MAX_BATCH, DEFAULT_ORDER_WINDOW, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_RESULTS_CAPACITY, MAX_STACK_SIZE, MAX_WORKERS, Order, WorkerPool,
 };
 pub use crate::run::{Run, Summary};
 pub use crate::submit::Submitter;
+pub use crate::unread::UnreadInput;
 
 /// The README's examples, compiled and run as doc-tests.
 #[cfg(doctest)]

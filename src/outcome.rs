@@ -435,6 +435,11 @@ impl<T, E> JobResult<T, E> {
         }
     }
 
+    /// The place of the result's job in its run's intake.
+    pub(crate) fn seq(&self) -> u64 {
+        self.descriptor.seq
+    }
+
     /// The descriptor of the job this result belongs to.
     ///
     /// # Examples

@@ -56,6 +56,60 @@ pub const DEFAULT_RESULTS_CAPACITY: usize = 16_384;
 /// ```
 pub const DEFAULT_MAX_BATCH: usize = 4096;
 
+/// Default input-order window, in jobs: see [`Builder::order_window`].
+///
+/// A window must hold every job that runs while the oldest one holds the
+/// line, or workers go idle waiting for it: with one job taking 1,000 times
+/// as long as the others, 16 workers get through about 16,000 others
+/// meanwhile. It is also the queue's and the results channel's default
+/// capacity, so input order never holds more jobs and results together
+/// than either of those allows alone.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{DEFAULT_ORDER_WINDOW, Order, WorkerPool};
+///
+/// // Large results: let fewer of them wait behind a slow job.
+/// let pool = WorkerPool::builder().order(Order::Input).order_window(DEFAULT_ORDER_WINDOW / 16).build()?;
+/// assert_eq!(pool.order(), Order::Input);
+/// # Ok::<(), wpool::BuildError>(())
+/// ```
+pub const DEFAULT_ORDER_WINDOW: usize = 16_384;
+
+/// The order in which a run hands out its results; see
+/// [`Builder::order`] and [`WorkerPool::with_order`].
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, Job, Order, WorkerPool};
+///
+/// let pool = WorkerPool::new(4)?.with_order(Order::Input);
+/// let jobs = (0..100u64).map(|i| Job::new(i, i));
+/// let run = pool.run(&Context::background(), jobs, |_, i: u64| Ok::<_, ()>(i * 2))?;
+/// let ids: Vec<u64> = run.map(|r| r.id().as_u64().unwrap()).collect();
+/// assert_eq!(ids, (0..100).collect::<Vec<_>>());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Order {
+    /// About the order in which the jobs finish (the default): each result
+    /// as soon as its worker hands it over, at no cost.
+    #[default]
+    Completion,
+    /// The order in which the run took the jobs in: the input's order for
+    /// [`WorkerPool::run`], the order of accepted submissions for
+    /// [`WorkerPool::start`]. Results that finish ahead of their turn wait
+    /// in a window of [`Builder::order_window`] jobs; when the oldest
+    /// unfinished job holds the window full, no new job is taken in until
+    /// it finishes, so memory stays bounded behind a slow job. After a
+    /// cancel, the results of jobs that ran still come in order, with
+    /// gaps where jobs came back unstarted.
+    Input,
+}
+
 /// The most workers a pool may have; [`Builder::build`] refuses more with
 /// [`BuildError::TooManyWorkers`]. Every run starts all of its workers, so
 /// far more threads than this would exhaust the process's threads or
@@ -168,6 +222,129 @@ impl WorkerPool {
         self.config.workers
     }
 
+    /// The order in which this pool's runs hand out results.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Order, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// assert_eq!(pool.order(), Order::Completion);
+    /// assert_eq!(pool.with_order(Order::Input).order(), Order::Input);
+    /// # Ok::<(), wpool::BuildError>(())
+    /// ```
+    pub fn order(&self) -> Order {
+        if self.config.input_order {
+            Order::Input
+        } else {
+            Order::Completion
+        }
+    }
+
+    /// Returns this pool with another result order, for the runs started
+    /// from it (see [`Order`]); the pool it came from is unchanged. A pool
+    /// holds no threads, so this costs one small allocation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Order, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(4)?;
+    /// let lines = ["one", "two", "three"].into_iter().enumerate().map(|(i, l)| Job::new(i, l));
+    /// let run = pool.with_order(Order::Input).run(&Context::background(), lines, |_, l: &str| Ok::<_, ()>(l.len()))?;
+    /// let lengths: Vec<usize> = run.filter_map(|r| r.into_value()).collect();
+    /// assert_eq!(lengths, [3, 3, 5]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_order(&self, order: Order) -> WorkerPool {
+        self.with_config(|config| config.input_order = order == Order::Input)
+    }
+
+    /// Returns this pool with another input-order window (see
+    /// [`Builder::order_window`]); the pool it came from is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Order, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?.with_order(Order::Input).with_order_window(64);
+    /// assert_eq!(pool.order_window(), 64);
+    /// # Ok::<(), wpool::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn with_order_window(&self, jobs: usize) -> WorkerPool {
+        self.with_config(|config| config.order_window = jobs.max(1))
+    }
+
+    /// The input-order window of this pool's runs, in jobs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{DEFAULT_ORDER_WINDOW, WorkerPool};
+    ///
+    /// assert_eq!(WorkerPool::new(2)?.order_window(), DEFAULT_ORDER_WINDOW);
+    /// # Ok::<(), wpool::BuildError>(())
+    /// ```
+    pub fn order_window(&self) -> usize {
+        self.config.order_window
+    }
+
+    /// Returns this pool with resumable runs (see [`Builder::resumable`]):
+    /// a batch run that stops reading its input early hands the rest back
+    /// in [`Summary::unread_input`](crate::Summary::unread_input). The pool
+    /// it came from is unchanged.
+    ///
+    /// # Examples
+    ///
+    /// Cancel at any point, then resume until done: every job runs exactly
+    /// once.
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?.resumable();
+    /// let mut input: Box<dyn Iterator<Item = Job<u64>> + Send> = Box::new((0..10_000u64).map(|i| Job::new(i, i)));
+    /// let mut sum = 0;
+    /// loop {
+    ///     let ctx = Context::with_cancel(&Context::background());
+    ///     let mut run = pool.run(&ctx, input, |_, i: u64| Ok::<_, ()>(i))?;
+    ///     sum += (&mut run).take(1000).filter_map(|r| r.into_value()).sum::<u64>();
+    ///     ctx.cancel();
+    ///     sum += (&mut run).filter_map(|r| r.into_value()).sum::<u64>();
+    ///     let summary = run.wait();
+    ///     if summary.unstarted.is_empty() && summary.unread_input.is_empty() {
+    ///         break;
+    ///     }
+    ///     input = Box::new(summary.into_remaining());
+    /// }
+    /// assert_eq!(sum, 9_999 * 10_000 / 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn resumable(&self) -> WorkerPool {
+        self.with_config(|config| config.resumable = true)
+    }
+
+    /// A copy of this pool with `change` made to its configuration.
+    fn with_config(&self, change: impl FnOnce(&mut Config)) -> WorkerPool {
+        let mut config = Config::clone(&self.config);
+        change(&mut config);
+        WorkerPool {
+            config: Arc::new(config),
+        }
+    }
+
+    /// The input-order window of a run, if it hands out results in input
+    /// order.
+    fn window(&self, order: Order) -> Option<usize> {
+        (order == Order::Input).then_some(self.config.order_window)
+    }
+
     /// Starts a batch run: a feeder thread pulls jobs from `jobs` lazily
     /// (so an endless or huge iterator is fine), the workers call `f` on
     /// each job's arguments, and the returned [`Run`] yields one result per
@@ -247,7 +424,7 @@ impl WorkerPool {
     {
         // Before any thread starts: a panic here leaves nothing running.
         let input = jobs.into_iter();
-        let (_, run) = self.launch(ctx, f, Some(input))?;
+        let (_, run) = self.launch(ctx, f, Some(input), self.window(self.order()))?;
         Ok(run)
     }
 
@@ -326,24 +503,25 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (engine, run) = self.launch(ctx, f, None::<std::iter::Empty<Job<A>>>)?;
+        let window = self.window(self.order());
+        let (engine, run) = self.launch(ctx, f, None::<std::iter::Empty<Job<A>>>, window)?;
         Ok((Submitter::new(engine), run))
     }
 }
 
 impl WorkerPool {
-    /// Starts a run's workers, each calling `f` on the jobs it takes.
     /// Starts a run's workers, and its feeder if it has one. If a thread
     /// cannot start, the ones already started are stopped and joined.
     #[expect(
         clippy::type_complexity,
         reason = "a pair of the engine and its handle"
     )]
-    fn launch<A, T, E, F, I>(
+    pub(crate) fn launch<A, T, E, F, I>(
         &self,
         ctx: &Context,
         f: F,
         input: Option<I>,
+        window: Option<usize>,
     ) -> Result<(Arc<Engine<A, T, E>>, Run<A, T, E>), StartError>
     where
         F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
@@ -353,17 +531,19 @@ impl WorkerPool {
         E: Send + 'static,
     {
         let config = &self.config;
-        let (engine, done) = Engine::new(config, ctx);
+        let (engine, done) = Engine::new(config, ctx, window);
         let engine = Arc::new(engine);
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let f = Arc::new(f);
         let mut started = Ok(());
         for index in 0..config.workers {
             let (f, results) = (f.clone(), results_tx.clone());
+            let window = engine.window().cloned();
             let worker = move |engine: &Engine<A, T, E>| {
                 let deliver: &Deliver<'_, T, E> = &|batch, credits, capacity| {
+                    let batch = ResultBatch::new(batch, credits, capacity, window.clone());
                     // Fails only if the reader is gone, and the batch with it.
-                    let _ = results.send(ResultBatch::new(batch, credits, capacity));
+                    let _ = results.send(batch);
                 };
                 engine.work(index, &*f, deliver);
                 // Whoever drops the job function last runs its destructor:
@@ -405,6 +585,9 @@ impl fmt::Debug for WorkerPool {
             .field("thread_name", &self.config.thread_name)
             .field("stack_size", &self.config.stack_size)
             .field("max_batch", &self.config.max_batch)
+            .field("order", &self.order())
+            .field("order_window", &self.config.order_window)
+            .field("resumable", &self.config.resumable)
             .finish()
     }
 }
@@ -434,6 +617,9 @@ pub struct Builder {
     thread_name: String,
     stack_size: Option<usize>,
     max_batch: usize,
+    order: Order,
+    order_window: usize,
+    resumable: bool,
 }
 
 impl Default for Builder {
@@ -475,6 +661,9 @@ impl Builder {
             thread_name: "wpool".to_owned(),
             stack_size: None,
             max_batch: DEFAULT_MAX_BATCH,
+            order: Order::Completion,
+            order_window: DEFAULT_ORDER_WINDOW,
+            resumable: false,
         }
     }
 
@@ -618,6 +807,77 @@ impl Builder {
         self
     }
 
+    /// Sets the order in which runs hand out results (default
+    /// [`Order::Completion`]). [`WorkerPool::with_order`] changes it for
+    /// the runs of one derived pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Order, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(4).order(Order::Input).build()?;
+    /// let run = pool.run(&Context::background(), (0..50u32).map(|i| Job::new(i, i)), |_, i: u32| Ok::<_, ()>(i))?;
+    /// let values: Vec<u32> = run.filter_map(|r| r.into_value()).collect();
+    /// assert_eq!(values, (0..50).collect::<Vec<_>>());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn order(mut self, order: Order) -> Builder {
+        self.order = order;
+        self
+    }
+
+    /// Sets the input-order window (default [`DEFAULT_ORDER_WINDOW`]): in a
+    /// run that hands out results in [`Order::Input`], at most this many
+    /// jobs are between being taken in and being handed to the reader
+    /// (queued, running, or finished and waiting for their turn). When the
+    /// oldest unfinished job holds the window full, the run takes no new
+    /// job until it finishes. A window smaller than the number of workers
+    /// leaves workers idle; `0` counts as `1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, Order, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(2).order(Order::Input).order_window(8).build()?;
+    /// let run = pool.run(&Context::background(), (0..100u32).map(|i| Job::new(i, i)), |_, i: u32| Ok::<_, ()>(i))?;
+    /// assert_eq!(run.filter_map(|r| r.into_value()).sum::<u32>(), 4950);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn order_window(mut self, jobs: usize) -> Builder {
+        self.order_window = jobs.max(1);
+        self
+    }
+
+    /// Makes batch runs resumable (default `false`): a run that stops
+    /// reading its input early (a cancel, a deadline, a shutdown) keeps the
+    /// rest of the input and hands it back in
+    /// [`Summary::unread_input`](crate::Summary::unread_input), beside the
+    /// jobs that came back unstarted. Otherwise the run drops the input as
+    /// soon as it stops reading it. [`WorkerPool::resumable`] does the same
+    /// for the runs of one derived pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().workers(2).resumable(true).build()?;
+    /// let ctx = Context::with_cancel(&Context::background());
+    /// ctx.cancel();
+    /// let summary = pool.run(&ctx, (0..10u32).map(|i| Job::new(i, i)), |_, i: u32| Ok::<_, ()>(i))?.wait();
+    /// assert_eq!(summary.into_remaining().count(), 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn resumable(mut self, resumable: bool) -> Builder {
+        self.resumable = resumable;
+        self
+    }
+
     /// Validates the configuration.
     ///
     /// # Errors
@@ -662,6 +922,9 @@ impl Builder {
                 thread_name: self.thread_name,
                 stack_size: self.stack_size,
                 max_batch: self.max_batch,
+                input_order: self.order == Order::Input,
+                order_window: self.order_window,
+                resumable: self.resumable,
             }),
         })
     }

@@ -10,10 +10,12 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use crate::batch::ResultBatch;
 use crate::context::Context;
 use crate::counts::Counts;
-use crate::engine::{Engine, RESULTS_WORK};
+use crate::engine::{Engine, RESULTS_WORK, Reorder};
 use crate::error::{ContextError, NextTimeoutError, TryNextError};
+use crate::handle::RunHandle;
 use crate::job::Job;
 use crate::outcome::{JobPanic, JobResult};
+use crate::unread::UnreadInput;
 
 /// A running batch of jobs, and the iterator over its results.
 ///
@@ -79,6 +81,9 @@ pub struct Run<A, T, E> {
     results: Receiver<ResultBatch<T, E>>,
     /// The rest of the batch being handed out.
     buffer: std::vec::IntoIter<JobResult<T, E>>,
+    /// In a run that hands out results in input order, the results that
+    /// came ahead of their turn.
+    reorder: Option<Reorder<T, E>>,
     done: Receiver<()>,
     /// Set once the run's threads are joined and its summary taken.
     ended: bool,
@@ -106,6 +111,16 @@ pub struct Summary<A> {
     /// Jobs that were submitted but never started, with their descriptors,
     /// ready to be resubmitted or saved.
     pub unstarted: Vec<Job<A>>,
+    /// In a resumable run ([`WorkerPool::resumable`](crate::WorkerPool::resumable)),
+    /// the input of a batch run that stopped before the input's end (a
+    /// cancel, a deadline, a shutdown): it yields exactly the jobs the run
+    /// never pulled. Chained after [`unstarted`](Summary::unstarted), it
+    /// resumes the run with nothing missing and nothing repeated (see
+    /// [`Summary::into_remaining`]). Empty if the input was read to its
+    /// end or panicked, for runs fed by a [`Submitter`](crate::Submitter),
+    /// and for runs that are not resumable, which drop their input as soon
+    /// as they stop reading it.
+    pub unread_input: UnreadInput<A>,
     /// Why the run's context ended, if that cut the run short: a job came
     /// back cancelled, jobs came back unstarted, or input was left unread
     /// (or submitters turned away). A cancel that only reached jobs that
@@ -118,11 +133,40 @@ pub struct Summary<A> {
     pub input_panic: Option<JobPanic>,
 }
 
+impl<A> Summary<A> {
+    /// The jobs the run did not get to, in the order it would have taken
+    /// them: [`unstarted`](Summary::unstarted), then the
+    /// [`unread_input`](Summary::unread_input). Run them to resume a
+    /// cancelled run with nothing missing and nothing repeated.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?.resumable();
+    /// let ctx = Context::with_cancel(&Context::background());
+    /// let jobs = (0..1000u64).map(|i| Job::new(i, i));
+    /// let run = pool.run(&ctx, jobs, |_, i: u64| Ok::<_, ()>(i))?;
+    /// ctx.cancel();
+    /// let summary = run.wait();
+    /// let done = summary.counts.finished();
+    /// // The rest, run again: every job exactly once over both runs.
+    /// let rest = pool.run(&Context::background(), summary.into_remaining(), |_, i: u64| Ok::<_, ()>(i))?;
+    /// assert_eq!(done + rest.count() as u64, 1000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_remaining(self) -> std::iter::Chain<std::vec::IntoIter<Job<A>>, UnreadInput<A>> {
+        self.unstarted.into_iter().chain(self.unread_input)
+    }
+}
+
 impl<A> fmt::Debug for Summary<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Summary")
             .field("counts", &self.counts)
             .field("unstarted", &self.unstarted.len())
+            .field("unread_input", &self.unread_input)
             .field("cancelled_by", &self.cancelled_by)
             .field("discarded", &self.discarded)
             .field("input_panic", &self.input_panic)
@@ -137,6 +181,7 @@ impl<A, T, E> Run<A, T, E> {
         done: Receiver<()>,
     ) -> Self {
         Run {
+            reorder: engine.reorder(),
             engine,
             results,
             buffer: Vec::new().into_iter(),
@@ -237,8 +282,44 @@ impl<A, T, E> Run<A, T, E> {
             if let Some(result) = self.buffer.next() {
                 return Ok(result);
             }
-            self.buffer = self.next_batch(deadline)?.into_iter();
+            let Some(reorder) = &mut self.reorder else {
+                self.buffer = self.next_batch(deadline)?.into_iter();
+                continue;
+            };
+            if let Some(result) = reorder.pop() {
+                return Ok(result);
+            }
+            match self.next_batch(deadline) {
+                Ok(results) => self.reorder.as_mut().map_or((), |r| r.insert(results)),
+                Err(NextTimeoutError::Finished) => {
+                    // Every result is in: the places still empty are jobs
+                    // that never ran.
+                    let reorder = self.reorder.as_mut();
+                    return reorder
+                        .and_then(Reorder::pop_after_end)
+                        .ok_or(NextTimeoutError::Finished);
+                }
+                Err(err) => return Err(err),
+            }
         }
+    }
+
+    /// Takes a batch's results; in input order, they keep their places in
+    /// the window until handed out.
+    fn unpack(&self, batch: ResultBatch<T, E>) -> Vec<JobResult<T, E>> {
+        if self.reorder.is_some() {
+            batch.into_vec_keeping_window()
+        } else {
+            batch.into_vec()
+        }
+    }
+
+    /// Stops putting results back in input order (for `wait`, which drops
+    /// them): returns the results held, and gives back their places.
+    fn stop_reordering(&mut self) -> Vec<JobResult<T, E>> {
+        self.reorder
+            .take()
+            .map_or_else(Vec::new, Reorder::into_held)
     }
 
     /// Waits for the next batch of results.
@@ -253,16 +334,21 @@ impl<A, T, E> Run<A, T, E> {
         deadline: Option<Instant>,
     ) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
         match self.results.try_recv() {
-            Ok(batch) => return Ok(batch.into_vec()),
+            Ok(batch) => return Ok(self.unpack(batch)),
             Err(TryRecvError::Disconnected) => return self.end_of_results(deadline),
             Err(TryRecvError::Empty) => {}
+        }
+        if let Some(reorder) = &mut self.reorder {
+            // Before blocking: a producer may wait for these places to
+            // queue the very job this reader waits for.
+            reorder.release();
         }
         let soon = Instant::now() + RESULTS_WORK;
         match self
             .results
             .recv_deadline(deadline.map_or(soon, |d| d.min(soon)))
         {
-            Ok(batch) => return Ok(batch.into_vec()),
+            Ok(batch) => return Ok(self.unpack(batch)),
             Err(RecvTimeoutError::Disconnected) => return self.end_of_results(deadline),
             Err(RecvTimeoutError::Timeout) => {}
         }
@@ -274,7 +360,7 @@ impl<A, T, E> Run<A, T, E> {
         let received = recv_until(&self.results, deadline);
         drop(waiting);
         match received {
-            Ok(batch) => Ok(batch.into_vec()),
+            Ok(batch) => Ok(self.unpack(batch)),
             Err(RecvTimeoutError::Timeout) => Err(NextTimeoutError::Timeout),
             Err(RecvTimeoutError::Disconnected) => self.end_of_results(deadline),
         }
@@ -288,6 +374,9 @@ impl<A, T, E> Run<A, T, E> {
         &mut self,
         deadline: Option<Instant>,
     ) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
+        if let Some(reorder) = &mut self.reorder {
+            reorder.release();
+        }
         match recv_until(&self.done, deadline) {
             Err(RecvTimeoutError::Disconnected) => Err(NextTimeoutError::Finished),
             _ => Err(NextTimeoutError::Timeout),
@@ -464,6 +553,33 @@ impl<A, T, E> Run<A, T, E> {
         self.engine.counts()
     }
 
+    /// A handle that cancels or shuts down the run and reads its counters,
+    /// without borrowing the `Run`: take it before `for result in &mut
+    /// run`, and use it inside the loop (or on another thread) to stop
+    /// early or drive a progress bar.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let mut run = pool.run(&Context::background(), (0u64..).map(|i| Job::new(i, i)), |_, i: u64| Ok::<_, ()>(i))?;
+    /// let handle = run.handle();
+    /// for result in &mut run {
+    ///     if result.value() == Some(&100) {
+    ///         handle.cancel(); // run.cancel() would not compile here
+    ///     }
+    /// }
+    /// assert!(handle.counts().succeeded > 100);
+    /// let summary = run.wait();
+    /// assert_eq!(summary.cancelled_by, Some(wpool::ContextError::Cancelled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn handle(&self) -> RunHandle {
+        RunHandle::new(self.engine.control(), self.done.clone())
+    }
+
     /// Waits for the run to finish and returns its [`Summary`]. Results not
     /// yet read are dropped (and counted in [`Summary::discarded`]), so this
     /// never waits on a full results channel.
@@ -492,6 +608,7 @@ impl<A, T, E> Run<A, T, E> {
     pub fn wait(mut self) -> Summary<A> {
         let mut discarded = self.buffer.len() as u64;
         self.buffer = Vec::new().into_iter();
+        discarded += self.stop_reordering().len() as u64;
         for batch in self.results.iter() {
             discarded += batch.len() as u64;
         }
@@ -554,6 +671,11 @@ impl<A, T, E> Run<A, T, E> {
         /// Results dropped between two looks at the clock.
         const CHECK_EVERY: usize = 64;
         let mut discarded = 0;
+        if self.reorder.is_some() {
+            let held = self.stop_reordering();
+            let buffered = std::mem::take(&mut self.buffer);
+            self.buffer = buffered.chain(held).collect::<Vec<_>>().into_iter();
+        }
         loop {
             // The buffer is dropped a slice at a time, with a look at the
             // clock after each: dropping a result runs user code, which
@@ -600,6 +722,7 @@ impl<A, T, E> Run<A, T, E> {
         Summary {
             counts: self.engine.counts(),
             unstarted: self.engine.take_unstarted(),
+            unread_input: UnreadInput::new(self.engine.take_unread()),
             cancelled_by: self.engine.cancelled_by(),
             discarded,
             input_panic: self.engine.take_panic(),
@@ -631,6 +754,13 @@ impl<A, T, E> Iterator for Run<A, T, E> {
     where
         G: FnMut(B, JobResult<T, E>) -> B,
     {
+        if self.reorder.is_some() {
+            let mut acc = init;
+            while let Ok(result) = self.receive(None) {
+                acc = g(acc, result);
+            }
+            return acc;
+        }
         let mut acc = std::mem::take(&mut self.buffer).fold(init, &mut g);
         while let Ok(batch) = self.next_batch(None) {
             acc = batch.into_iter().fold(acc, &mut g);
@@ -653,6 +783,10 @@ impl<A, T, E> Drop for Run<A, T, E> {
         }
         let _ = self.done.recv();
         self.engine.join_threads();
+        if let Some(unread) = self.engine.take_unread() {
+            // Its destructor is user code; a panic there is reported below.
+            self.engine.drop_user_value(unread);
+        }
         if let Some(panic) = self.engine.take_panic()
             && !std::thread::panicking()
         {

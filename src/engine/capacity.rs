@@ -12,6 +12,7 @@
 //! deliver their last batch without credits.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
@@ -44,6 +45,46 @@ impl Capacity {
             .is_ok()
     }
 
+    /// How many credits there are.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Takes as many credits as fit, up to `max`; at least one if nothing
+    /// is in flight. Returns how many it took, 0 if none fit.
+    pub(crate) fn try_take_up_to(&self, max: usize) -> usize {
+        let mut taken = 0;
+        let _ = self.used.fetch_update(SeqCst, SeqCst, |used| {
+            taken = if used == 0 {
+                max.min(self.limit).max(1)
+            } else {
+                max.min(self.limit.saturating_sub(used))
+            };
+            (taken > 0).then_some(used + taken)
+        });
+        taken
+    }
+
+    /// Like [`try_take_up_to`](Self::try_take_up_to), waiting for at least
+    /// one credit until `stop` disconnects or `deadline` passes.
+    pub(crate) fn take_up_to(
+        &self,
+        max: usize,
+        stop: &Receiver<()>,
+        deadline: Option<Instant>,
+    ) -> Result<usize, WaitEnded> {
+        let mut taken = 0;
+        self.room.wait_for(
+            || {
+                taken = self.try_take_up_to(max);
+                taken > 0
+            },
+            stop,
+            deadline,
+        )?;
+        Ok(taken)
+    }
+
     /// Takes `n` credits, waiting for them until `stop` disconnects.
     pub(crate) fn take(&self, n: usize, stop: &Receiver<()>) -> Result<(), WaitEnded> {
         self.room.wait_for(|| self.try_take(n), stop, None)
@@ -68,6 +109,31 @@ impl Capacity {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn taking_up_to_a_number_takes_what_fits() {
+        let capacity = Capacity::new(10);
+        assert_eq!(capacity.try_take_up_to(4), 4);
+        assert_eq!(capacity.try_take_up_to(64), 6);
+        assert_eq!(capacity.try_take_up_to(1), 0);
+        capacity.give_back(10);
+        let none = Capacity::new(0);
+        assert_eq!(none.try_take_up_to(8), 1, "nothing in flight: one goes");
+        assert_eq!(none.try_take_up_to(8), 0);
+    }
+
+    #[test]
+    fn a_wait_for_some_credits_wakes_when_they_come_back() {
+        let capacity = Arc::new(Capacity::new(2));
+        assert_eq!(capacity.try_take_up_to(2), 2);
+        let (_stop_tx, stop) = crossbeam_channel::bounded::<()>(0);
+        let waiter = {
+            let capacity = capacity.clone();
+            std::thread::spawn(move || capacity.take_up_to(8, &stop, None))
+        };
+        capacity.give_back(1);
+        assert_eq!(waiter.join().unwrap(), Ok(1));
+    }
 
     #[test]
     fn credits_are_taken_up_to_the_limit() {

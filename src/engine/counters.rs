@@ -53,6 +53,9 @@ impl WorkerCounters {
 }
 
 pub(crate) struct Counters {
+    /// Jobs the run accepted; written by the queue under its lock (so
+    /// Relaxed stores of a growing number), read by progress reports.
+    submitted: AtomicU64,
     /// Jobs given back unstarted; any thread adds, Relaxed (a count only).
     unstarted: AtomicU64,
     /// Results a timed-out `wait_deadline` dropped, for the final summary.
@@ -63,6 +66,7 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn new(workers: usize) -> Counters {
         Counters {
+            submitted: AtomicU64::new(0),
             unstarted: AtomicU64::new(0),
             discarded: AtomicU64::new(0),
             workers: (0..workers).map(|_| WorkerCounters::default()).collect(),
@@ -71,6 +75,11 @@ impl Counters {
 
     pub(crate) fn worker(&self, index: usize) -> &WorkerCounters {
         &self.workers[index]
+    }
+
+    /// Records how many jobs the run has accepted so far.
+    pub(crate) fn set_submitted(&self, jobs: u64) {
+        self.submitted.store(jobs, Relaxed);
     }
 
     pub(crate) fn add_unstarted(&self, jobs: u64) {
@@ -85,8 +94,9 @@ impl Counters {
         self.discarded.swap(0, Relaxed)
     }
 
-    /// The counters, with `submitted` read from the queue by the caller.
-    pub(crate) fn snapshot(&self, submitted: u64) -> Counts {
+    /// The counters as they stand.
+    pub(crate) fn snapshot(&self) -> Counts {
+        let submitted = self.submitted.load(Relaxed);
         let mut counts = Counts::default();
         let mut started = 0;
         for slot in self.workers.iter() {
@@ -120,7 +130,10 @@ mod tests {
         counters.worker(1).started();
         counters.worker(1).finished(Finish::Panicked);
         counters.add_unstarted(3);
-        let counts = counters.snapshot(10);
+        let counts = {
+            counters.set_submitted(10);
+            counters.snapshot()
+        };
         assert_eq!(counts.submitted, 10);
         assert_eq!((counts.succeeded, counts.panicked), (1, 1));
         assert_eq!(counts.running, 1);

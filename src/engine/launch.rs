@@ -65,7 +65,11 @@ where
             config,
             format!("{}-feeder", config.thread_name),
             move || {
-                engine.feed(input.0.take().into_iter().flatten());
+                if let Some(input) = input.0.take()
+                    && let Some(unread) = engine.feed(input)
+                {
+                    engine.keep_unread(Box::new(unread));
+                }
                 // Disconnected by the last participant to leave.
                 let _ = workers_left.recv();
                 engine.end();

@@ -10,6 +10,7 @@
 //! - `queue.rs`: the job queue: the open batch, full batches, its capacity.
 //! - `local_queue.rs`: each worker's local queue and unsent results.
 //! - `idle.rs`: idle workers, waking them, and the exact exit check.
+//! - `reorder.rs`: results back in input order, on the reader's side.
 //! - `batch_size.rs`: batch sizes from the measured cost of a job.
 //! - `capacity.rs`: the results capacity, counted in results.
 //! - `room.rs`: waiting for room, woken by whoever frees it or a cancel.
@@ -23,6 +24,7 @@ mod idle;
 mod launch;
 mod local_queue;
 mod queue;
+mod reorder;
 mod room;
 mod worker;
 
@@ -43,6 +45,7 @@ pub(crate) use batch_size::RESULTS_WORK;
 pub(crate) use capacity::Capacity;
 use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
+pub(crate) use reorder::Reorder;
 pub(crate) use worker::Deliver;
 
 use batch_size::{JobCost, max_batch};
@@ -92,7 +95,7 @@ impl<V> std::ops::Deref for CachePadded<V> {
 }
 
 /// A pool's settings, as the engine reads them.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) workers: usize,
     pub(crate) queue_capacity: usize,
@@ -100,6 +103,52 @@ pub(crate) struct Config {
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) max_batch: usize,
+    /// Whether runs hand out results in input order (read by the face,
+    /// which gives the engine a window for such runs).
+    pub(crate) input_order: bool,
+    pub(crate) order_window: usize,
+    /// Whether a batch run that stops reading its input early keeps the
+    /// rest for its summary, instead of dropping it at once.
+    pub(crate) resumable: bool,
+}
+
+/// The input a batch run's feeder stopped reading, handed back to the
+/// caller with the summary.
+pub(crate) type UnreadInput<A> = Box<dyn Iterator<Item = Job<A>> + Send>;
+
+/// What a run's handles may do without the run's types: cancel it, shut
+/// it down, read its counters.
+#[derive(Clone)]
+pub(crate) struct Control {
+    ctx: Context,
+    intake: Context,
+    counters: Arc<Counters>,
+}
+
+impl Control {
+    /// The run's context.
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Cancels the run: workers, the feeder and producers waiting for room
+    /// all wait on the context, and the thread that ends the run closes
+    /// the queue. Returns `true` if this call cancelled it.
+    pub(crate) fn cancel(&self) -> bool {
+        self.ctx.cancel()
+    }
+
+    /// Stops the intake: the feeder stops reading, submitters are turned
+    /// away, and the first worker to find no job closes the queue. Returns
+    /// `true` if this call stopped it.
+    pub(crate) fn shutdown(&self) -> bool {
+        self.intake.cancel()
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn counts(&self) -> Counts {
+        self.counters.snapshot()
+    }
 }
 
 /// The state one run's threads and handles share.
@@ -115,9 +164,20 @@ pub(crate) struct Engine<A, T, E> {
     idle: CachePadded<IdleWorkers>,
     cost: CachePadded<JobCost>,
     results_capacity: Arc<Capacity>,
+    /// For results in input order: one credit per job between the moment
+    /// a producer takes it in and the moment the reader is handed its
+    /// result (or drops it), so that a slow job can hold back at most this
+    /// many jobs and results. Producers take credits before they pull or
+    /// queue a job; `Run` and `ResultBatch` give them back.
+    window: Option<Arc<Capacity>>,
+    /// Whether the feeder keeps the input it stops reading early.
+    resumable: bool,
+    /// The input the feeder stopped reading when the intake ended.
+    unread: Mutex<Option<UnreadInput<A>>>,
     /// The largest batch of results a worker sends.
     max_results: usize,
-    counters: Counters,
+    /// Shared with the queue and with `RunHandle`s.
+    counters: Arc<Counters>,
     /// Jobs that will not start, for the summary.
     unstarted: Mutex<Vec<Job<A>>>,
     /// The first panic of user code outside a job: the input iterator's
@@ -162,11 +222,17 @@ impl Drop for ReaderWaits<'_> {
 }
 
 impl<A, T, E> Engine<A, T, E> {
-    /// A new engine, and the receiver of its done channel.
-    pub(crate) fn new(config: &Config, parent: &Context) -> (Engine<A, T, E>, Receiver<()>) {
+    /// A new engine, and the receiver of its done channel. With a
+    /// `window`, results are to be read in input order.
+    pub(crate) fn new(
+        config: &Config,
+        parent: &Context,
+        window: Option<usize>,
+    ) -> (Engine<A, T, E>, Receiver<()>) {
         let ctx = Context::with_cancel(parent);
         let (done_tx, done_rx) = crossbeam_channel::bounded(0);
         let workers = config.workers;
+        let counters = Arc::new(Counters::new(workers));
         let engine = Engine {
             intake: Context::with_cancel(&ctx),
             ctx,
@@ -174,13 +240,17 @@ impl<A, T, E> Engine<A, T, E> {
                 config.queue_capacity,
                 max_batch(config.queue_capacity, workers, config.max_batch),
                 workers,
+                counters.clone(),
             ),
             local_queues: (0..workers).map(|_| LocalQueue::new()).collect(),
             idle: CachePadded(IdleWorkers::new(workers)),
             cost: CachePadded(JobCost::default()),
             results_capacity: Arc::new(Capacity::new(config.results_capacity)),
+            window: window.map(|jobs| Arc::new(Capacity::new(jobs))),
+            resumable: config.resumable,
+            unread: Mutex::new(None),
             max_results: max_batch(config.results_capacity, workers, config.max_batch),
-            counters: Counters::new(workers),
+            counters,
             unstarted: Mutex::new(Vec::new()),
             panic: Mutex::new(None),
             intake_cut_short: AtomicBool::new(false),
@@ -200,18 +270,62 @@ impl<A, T, E> Engine<A, T, E> {
         &self.ctx
     }
 
+    /// What a handle needs to cancel the run and read its counters.
+    pub(crate) fn control(&self) -> Control {
+        Control {
+            ctx: self.ctx.clone(),
+            intake: self.intake.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// The input-order window, if results are to be read in input order.
+    pub(crate) fn window(&self) -> Option<&Arc<Capacity>> {
+        self.window.as_ref()
+    }
+
+    /// What a reader needs to put results back in input order, if the run
+    /// hands them out in that order.
+    pub(crate) fn reorder(&self) -> Option<Reorder<T, E>> {
+        let window = self.window.as_ref()?;
+        Some(Reorder::new(window.clone(), window.limit()))
+    }
+
     /// Queues a submitted job, waiting for room as `wait` allows.
     pub(crate) fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
+        if let Some(window) = &self.window {
+            // A slot in the input-order window first, then room in the queue.
+            let deadline = match wait {
+                Wait::No => Some(std::time::Instant::now()),
+                Wait::Until(deadline) => Some(deadline),
+                Wait::Forever => None,
+            };
+            if let Err(ended) = window.take_up_to(1, self.intake.done(), deadline) {
+                let refused = match ended {
+                    room::WaitEnded::TimedOut => Refused::Full,
+                    room::WaitEnded::Stopped => Refused::Closed,
+                };
+                return Err(self.refused(refused, job));
+            }
+        }
         self.queue
             .push(job, wait, self.producer(false))
             .map_err(|(refused, job)| {
-                if refused == Refused::Closed && self.ctx.is_cancelled() {
-                    // A submitter turned away by the end of the context.
-                    self.intake_cut_short.store(true, Ordering::Relaxed);
-                    return (Refused::Cancelled, job);
+                if let Some(window) = &self.window {
+                    window.give_back(1);
                 }
-                (refused, job)
+                self.refused(refused, job)
             })
+    }
+
+    /// Tells a refusal caused by the end of the context apart.
+    fn refused(&self, refused: Refused, job: Job<A>) -> (Refused, Job<A>) {
+        if refused == Refused::Closed && self.ctx.is_cancelled() {
+            // A submitter turned away by the end of the context.
+            self.intake_cut_short.store(true, Ordering::Relaxed);
+            return (Refused::Cancelled, job);
+        }
+        (refused, job)
     }
 
     /// What the queue needs to know of a producer: the feeder is `blind`.
@@ -249,7 +363,7 @@ impl<A, T, E> Engine<A, T, E> {
 
     /// A snapshot of the counters.
     pub(crate) fn counts(&self) -> Counts {
-        self.counters.snapshot(self.queue.submitted())
+        self.counters.snapshot()
     }
 
     /// Asks the workers to send their results at once, until the guard is
@@ -280,9 +394,22 @@ impl<A, T, E> Engine<A, T, E> {
         self.counters.take_discarded()
     }
 
-    /// Takes the jobs that will not start.
+    /// Takes the jobs that will not start, in the order the run took
+    /// them in.
     pub(crate) fn take_unstarted(&self) -> Vec<Job<A>> {
-        std::mem::take(&mut *self.unstarted.lock())
+        let mut jobs = std::mem::take(&mut *self.unstarted.lock());
+        jobs.sort_by_key(Job::seq);
+        jobs
+    }
+
+    /// Keeps the input the feeder stopped reading, for the summary.
+    pub(crate) fn keep_unread(&self, input: UnreadInput<A>) {
+        *self.unread.lock() = Some(input);
+    }
+
+    /// Takes the input the feeder stopped reading, if it stopped early.
+    pub(crate) fn take_unread(&self) -> Option<UnreadInput<A>> {
+        self.unread.lock().take()
     }
 
     /// Why the context cut the run short, once the run has ended.

@@ -12,6 +12,7 @@
 //! The capacity counts jobs, open batch and channel together, under the
 //! same lock; producers wait for room in a [`Room`].
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -20,6 +21,7 @@ use parking_lot::Mutex;
 use crate::context::Context;
 use crate::engine::CachePadded;
 use crate::engine::batch_size::{BATCH_WORK, JobCost};
+use crate::engine::counters::Counters;
 use crate::engine::idle::IdleWorkers;
 use crate::engine::room::{Room, WaitEnded};
 use crate::job::Job;
@@ -84,6 +86,8 @@ pub(crate) struct JobQueue<A> {
     capacity: usize,
     blind_capacity: usize,
     max_batch: usize,
+    /// Where the `submitted` count is published for progress reports.
+    counters: Arc<Counters>,
 }
 
 struct QueueState<A> {
@@ -104,7 +108,12 @@ struct QueueState<A> {
 }
 
 impl<A> JobQueue<A> {
-    pub(crate) fn new(capacity: usize, max_batch: usize, workers: usize) -> Self {
+    pub(crate) fn new(
+        capacity: usize,
+        max_batch: usize,
+        workers: usize,
+        counters: Arc<Counters>,
+    ) -> Self {
         let (sender, batches) = crossbeam_channel::unbounded();
         JobQueue {
             state: CachePadded(Mutex::new(QueueState {
@@ -120,6 +129,7 @@ impl<A> JobQueue<A> {
             capacity,
             blind_capacity: BLIND_CAPACITY.max(workers.saturating_mul(2)),
             max_batch,
+            counters,
         }
     }
 
@@ -210,8 +220,11 @@ impl<A> JobQueue<A> {
         if state.queued != 0 && state.queued >= capacity {
             return Err((Refused::Full, job));
         }
+        let mut job = job;
+        job.set_seq(state.submitted);
         state.queued += 1;
         state.submitted += 1;
+        self.counters.set_submitted(state.submitted);
         state.open.push(job);
         if state.open.len() >= state.target {
             self.send_open(state, cost);
@@ -306,14 +319,18 @@ impl<A> JobQueue<A> {
     }
 
     /// Jobs accepted so far.
+    #[cfg(test)]
     pub(crate) fn submitted(&self) -> u64 {
         self.state.lock().submitted
     }
 
-    /// Counts jobs accepted from a producer without queueing them (a job
-    /// the feeder pulled and then gave back).
-    pub(crate) fn count_submitted(&self, jobs: u64) {
-        self.state.lock().submitted += jobs;
+    /// Counts a job accepted from a producer without queueing it (a job
+    /// the feeder pulled and then gave back), giving it its place.
+    pub(crate) fn count_refused(&self, job: &mut Job<A>) {
+        let mut state = self.state.lock();
+        job.set_seq(state.submitted);
+        state.submitted += 1;
+        self.counters.set_submitted(state.submitted);
     }
 }
 
@@ -332,7 +349,7 @@ mod tests {
     impl Fixture {
         fn new(capacity: usize) -> Fixture {
             Fixture {
-                queue: JobQueue::new(capacity, 4096, 2),
+                queue: JobQueue::new(capacity, 4096, 2, Arc::new(Counters::new(2))),
                 intake: Context::with_cancel(&Context::background()),
                 cost: JobCost::default(),
                 idle: IdleWorkers::new(2),

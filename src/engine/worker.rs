@@ -228,17 +228,25 @@ impl<'a, A, T, E> Worker<'a, A, T, E> {
             // cancelled, or (when paced) it may take the open batch again.
             // A paced worker takes no nudges: a nudge it swallowed would
             // not reach a worker that may take the open batch now.
+            // A shutdown from a `RunHandle` ends the intake without closing
+            // the queue: the first worker to sleep closes it.
+            if engine.intake.is_ended() {
+                engine.queue.close();
+                continue;
+            }
             let moving = idle.begin_move();
             let received = match paced_until {
                 Some(until) => crossbeam_channel::select! {
                     recv(engine.queue.batches()) -> batch => batch.ok(),
                     recv(engine.ctx.done()) -> _ => return false,
+                    recv(engine.intake.done()) -> _ => None,
                     default(until.saturating_duration_since(Instant::now())) => None,
                 },
                 None => crossbeam_channel::select! {
                     recv(engine.queue.batches()) -> batch => batch.ok(),
                     recv(idle.nudges()) -> _ => None,
                     recv(engine.ctx.done()) -> _ => return false,
+                    recv(engine.intake.done()) -> _ => None,
                 },
             };
             if let Some(batch) = received {
