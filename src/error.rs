@@ -371,7 +371,7 @@ job_error! {
     /// assert!(err.is_closed());
     /// ```
     TrySubmitError {
-        /// The job queue is full.
+        /// The job queue is full (or, in input order, the window).
         Full => is_full, "submitting to a full job queue";
         /// The run no longer takes jobs: it was shut down or has ended.
         Closed => is_closed, "submitting to a closed run";
@@ -398,7 +398,8 @@ job_error! {
     /// assert!(err.is_closed());
     /// ```
     SubmitTimeoutError {
-        /// No room appeared in the job queue before the timeout.
+        /// No room appeared in the job queue (or, in input order, the
+        /// window) before the timeout.
         Timeout => is_timeout, "timed out submitting to a full job queue";
         /// The run no longer takes jobs: it was shut down or has ended.
         Closed => is_closed, "submitting to a closed run";

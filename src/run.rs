@@ -83,7 +83,8 @@ pub struct Run<A, T, E> {
     buffer: std::vec::IntoIter<JobResult<T, E>>,
     /// In a run that hands out results in input order, the results that
     /// came ahead of their turn.
-    reorder: Option<Reorder<T, E>>,
+    /// (Boxed: a `Run` travels by value in `wait_timeout`'s error.)
+    reorder: Option<Box<Reorder<T, E>>>,
     done: Receiver<()>,
     /// Set once the run's threads are joined and its summary taken.
     ended: bool,
@@ -181,7 +182,7 @@ impl<A, T, E> Run<A, T, E> {
         done: Receiver<()>,
     ) -> Self {
         Run {
-            reorder: engine.reorder(),
+            reorder: engine.reorder().map(Box::new),
             engine,
             results,
             buffer: Vec::new().into_iter(),
@@ -296,7 +297,7 @@ impl<A, T, E> Run<A, T, E> {
                     // that never ran.
                     let reorder = self.reorder.as_mut();
                     return reorder
-                        .and_then(Reorder::pop_after_end)
+                        .and_then(|reorder| reorder.pop_after_end())
                         .ok_or(NextTimeoutError::Finished);
                 }
                 Err(err) => return Err(err),
@@ -319,7 +320,7 @@ impl<A, T, E> Run<A, T, E> {
     fn stop_reordering(&mut self) -> Vec<JobResult<T, E>> {
         self.reorder
             .take()
-            .map_or_else(Vec::new, Reorder::into_held)
+            .map_or_else(Vec::new, |reorder| reorder.into_held())
     }
 
     /// Waits for the next batch of results.
