@@ -197,6 +197,7 @@ mod batch;
 mod context;
 mod pool;
 mod run;
+mod scope;
 mod submit;
 
 // The machinery behind a run, which the face only calls into.
@@ -228,7 +229,8 @@ pub use crate::pool::{
     Builder, DEFAULT_MAX_BATCH, DEFAULT_QUEUE_CAPACITY, DEFAULT_RESULTS_CAPACITY, MAX_STACK_SIZE,
     MAX_WORKERS, WorkerPool,
 };
-pub use crate::run::{Run, Summary};
+pub use crate::run::{Run, ScopedRun, Summary};
+pub use crate::scope::Scope;
 pub use crate::submit::Submitter;
 
 /// The README's examples, compiled and run as doc-tests.

@@ -6,6 +6,10 @@
 //! run a short-lived closer that the last worker to leave starts (or the
 //! launcher, if every worker left before it finished starting them). A
 //! `start` run has no thread that waits for the whole run only to join.
+//!
+//! Every thread is started by the run's spawner (`spawner.rs`): detached,
+//! or in the caller's `std::thread::Scope` for a run that borrows for
+//! `'scope`. Its handle is kept here and joined here either way.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -16,11 +20,11 @@ use crate::error::StartError;
 use crate::job::Job;
 use crate::unwind;
 
-impl<A, T, E> Engine<A, T, E>
+impl<'scope, A, T, E> Engine<'scope, A, T, E>
 where
-    A: Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
+    A: Send + 'scope,
+    T: Send + 'scope,
+    E: Send + 'scope,
 {
     /// Starts worker `index`'s thread, which runs `work` and then leaves.
     /// On error nothing was started; the caller then calls
@@ -29,7 +33,7 @@ where
         self: &Arc<Self>,
         config: &Config,
         index: usize,
-        work: impl FnOnce(&Engine<A, T, E>) + Send + 'static,
+        work: impl FnOnce(&Engine<'scope, A, T, E>) + Send + 'scope,
     ) -> Result<(), StartError> {
         self.participants.fetch_add(1, Ordering::AcqRel);
         let engine = self.clone();
@@ -52,7 +56,7 @@ where
     pub(crate) fn spawn_feeder(
         self: &Arc<Self>,
         config: &Config,
-        input: impl Iterator<Item = Job<A>> + Send + 'static,
+        input: impl Iterator<Item = Job<A>> + Send + 'scope,
     ) -> Result<(), StartError> {
         let (workers_left_tx, workers_left) = crossbeam_channel::bounded::<()>(0);
         *self.workers_left.lock() = Some(workers_left_tx);
@@ -82,7 +86,7 @@ where
         &self,
         config: &Config,
         name: String,
-        body: impl FnOnce() + Send + 'static,
+        body: impl FnOnce() + Send + 'scope,
     ) -> Result<(), StartError> {
         let mut builder = thread::Builder::new().name(name.clone());
         if let Some(size) = config.stack_size {
@@ -91,7 +95,7 @@ where
         // Holding the list's lock across the spawn makes the handle's entry
         // come before the thread can try to join the others.
         let mut threads = self.threads.lock();
-        match builder.spawn(body) {
+        match self.spawner.spawn(builder, Box::new(body)) {
             Ok(handle) => {
                 threads.push(handle);
                 Ok(())
@@ -126,12 +130,15 @@ where
             return;
         }
         if is_worker {
+            // A `start` run, or a batch run whose feeder never started. The
+            // closer comes from the run's spawner, like every other thread.
             let closer = engine.clone();
             let name = format!("{}-closer", engine.thread_name);
             let mut threads = engine.threads.lock();
-            let spawned = thread::Builder::new()
-                .name(name)
-                .spawn(move || closer.end());
+            let spawned = engine.spawner.spawn(
+                thread::Builder::new().name(name),
+                Box::new(move || closer.end()),
+            );
             if let Ok(handle) = spawned {
                 threads.push(handle);
                 return;
@@ -152,7 +159,7 @@ impl<V> Drop for DropCaught<V> {
     }
 }
 
-impl<A, T, E> Engine<A, T, E> {
+impl<A, T, E> Engine<'_, A, T, E> {
     /// The shutdown steps, taken once every worker has left:
     ///
     /// 1. Every other thread is joined (they have all left).
@@ -178,7 +185,7 @@ impl<A, T, E> Engine<A, T, E> {
         };
         for handle in others {
             // Every thread catches the panics of user code.
-            let _ = handle.join();
+            handle.join();
         }
         if self.queue.close() && self.ctx.is_cancelled() {
             // A `start` run whose context ended before its intake closed.
@@ -203,7 +210,7 @@ impl<A, T, E> Engine<A, T, E> {
     pub(crate) fn join_threads(&self) {
         let threads = std::mem::take(&mut *self.threads.lock());
         for handle in threads {
-            let _ = handle.join();
+            handle.join();
         }
     }
 }
