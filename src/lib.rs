@@ -147,6 +147,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Borrowing from the stack
+//!
+//! [`WorkerPool::scope`] is [`std::thread::scope`] for runs: inside it,
+//! [`Scope::run`] starts a run whose input, job function and results may
+//! borrow local data, and every run is joined before the scope returns.
+//!
+//! ```
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(2)?;
+//! let words = vec!["one".to_string(), "three".to_string()];
+//! let total: usize = pool.scope(|s| {
+//!     let jobs = words.iter().enumerate().map(|(i, w)| Job::new(i, w));
+//!     let run = s.run(&Context::background(), jobs, |_, w| Ok::<_, ()>(w.len()))?;
+//!     Ok::<_, wpool::StartError>(run.filter_map(|r| r.into_value()).sum())
+//! })?;
+//! assert_eq!(total, 8);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Shutdown and drop
 //!
 //! [`Run::shutdown`] is graceful (stop taking jobs, finish queued ones);
