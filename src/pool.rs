@@ -347,7 +347,8 @@ impl WorkerPool {
     /// As in [`std::thread::scope`]: `'scope` is the lifetime of the scope
     /// itself (a [`ScopedRun`] cannot outlive it), and `'env` that of
     /// anything the runs borrow, which must outlive the scope. So data made
-    /// before the call can be borrowed; data made inside `f` cannot.
+    /// before the call can be borrowed; data made inside `f` can only be
+    /// moved into a run (a `move` closure).
     ///
     /// # Panics
     ///
