@@ -147,6 +147,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Borrowing from the stack
+//!
+//! [`WorkerPool::scope`] is [`std::thread::scope`] for runs: inside it,
+//! [`Scope::run`] starts a run whose input, job function and results may
+//! borrow local data, and every run is joined before the scope returns.
+//!
+//! ```
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(2)?;
+//! let words = vec!["one".to_string(), "three".to_string()];
+//! let total: usize = pool.scope(|s| {
+//!     let jobs = words.iter().enumerate().map(|(i, w)| Job::new(i, w));
+//!     let run = s.run(&Context::background(), jobs, |_, w| Ok::<_, ()>(w.len()))?;
+//!     Ok::<_, wpool::StartError>(run.filter_map(|r| r.into_value()).sum())
+//! })?;
+//! assert_eq!(total, 8);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Shutdown and drop
 //!
 //! [`Run::shutdown`] is graceful (stop taking jobs, finish queued ones);
@@ -198,6 +218,7 @@ mod context;
 mod handle;
 mod pool;
 mod run;
+mod scope;
 mod submit;
 mod unread;
 
@@ -231,7 +252,8 @@ pub use crate::pool::{
     Builder, DEFAULT_MAX_BATCH, DEFAULT_ORDER_WINDOW, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_RESULTS_CAPACITY, MAX_STACK_SIZE, MAX_WORKERS, Order, WorkerPool,
 };
-pub use crate::run::{Run, Summary};
+pub use crate::run::{Run, ScopedRun, Summary};
+pub use crate::scope::Scope;
 pub use crate::submit::Submitter;
 pub use crate::unread::UnreadInput;
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use crate::batch::ResultBatch;
 use crate::context::Context;
-use crate::engine::{Config, Deliver, Engine};
+use crate::engine::{Config, Deliver, Detached, Engine, Input, Spawner};
 use crate::error::{BuildError, StartError};
 use crate::job::{Job, JobFn};
-use crate::run::Run;
+use crate::run::{Run, ScopedRun};
+use crate::scope::Scope;
 use crate::submit::Submitter;
 
 /// Default capacity of the job queue, in jobs. Measured on 1,000,000
@@ -341,7 +342,7 @@ impl WorkerPool {
 
     /// The input-order window of a run, if it hands out results in input
     /// order.
-    fn window(&self, order: Order) -> Option<usize> {
+    pub(crate) fn window(&self, order: Order) -> Option<usize> {
         (order == Order::Input).then_some(self.config.order_window)
     }
 
@@ -424,7 +425,8 @@ impl WorkerPool {
     {
         // Before any thread starts: a panic here leaves nothing running.
         let input = jobs.into_iter();
-        let (_, run) = self.launch(ctx, f, Some(input), self.window(self.order()))?;
+        let window = self.window(self.order());
+        let (_, run) = self.launch(&Detached, ctx, f, Some(Input::owned(input)), window)?;
         Ok(run)
     }
 
@@ -504,34 +506,103 @@ impl WorkerPool {
         E: Send + 'static,
     {
         let window = self.window(self.order());
-        let (engine, run) = self.launch(ctx, f, None::<std::iter::Empty<Job<A>>>, window)?;
+        let no_input = None::<Input<std::iter::Empty<Job<A>>, A>>;
+        let (engine, run) = self.launch(&Detached, ctx, f, no_input, window)?;
         Ok((Submitter::new(engine), run))
+    }
+
+    /// Creates a scope for runs that borrow from the caller's stack, like
+    /// [`std::thread::scope`]: `f` gets a [`Scope`], whose
+    /// [`run`](Scope::run) starts a batch run whose input, job function and
+    /// results may borrow anything that outlives the call to `scope`.
+    ///
+    /// Every run started in the scope borrows it, so it has been dropped
+    /// (which cancels it and joins its threads) or waited for by the time
+    /// `f` returns; and every thread started in the scope has been joined
+    /// when `scope` returns. The runs' threads are scoped threads of a
+    /// [`std::thread::scope`] that lasts for the call.
+    ///
+    /// # Lifetimes
+    ///
+    /// As in [`std::thread::scope`]: `'scope` is the lifetime of the scope
+    /// itself (a [`ScopedRun`] cannot outlive it), and `'env` that of
+    /// anything the runs borrow, which must outlive the scope. So data made
+    /// before the call can be borrowed; data made inside `f` can only be
+    /// moved into a run (a `move` closure).
+    ///
+    /// # Panics
+    ///
+    /// A panic in `f` is resumed once every thread of the scope is joined.
+    /// Panics inside jobs never get here: each is the job's
+    /// [`Outcome::Panicked`](crate::Outcome::Panicked). A panic of a run's
+    /// input iterator is resumed where its [`ScopedRun`] is dropped, as for
+    /// a [`Run`].
+    ///
+    /// # Deadlock hazard
+    ///
+    /// A run that is leaked (with [`std::mem::forget`]) instead of dropped
+    /// is not cancelled, so `scope` waits for its jobs and input to end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2)?;
+    /// let names: Vec<String> = vec!["ada".into(), "grace".into(), "edsger".into()];
+    /// let minimum = 4; // borrowed by the job function
+    /// let long: usize = pool.scope(|s| {
+    ///     let jobs = names.iter().enumerate().map(|(i, name)| Job::new(i, name));
+    ///     let run = s.run(&Context::background(), jobs, |_, name| Ok::<_, ()>(name.len() >= minimum))?;
+    ///     Ok::<_, wpool::StartError>(run.filter(|r| r.value() == Some(&true)).count())
+    /// })?;
+    /// assert_eq!(long, 2);
+    /// assert_eq!(names.len(), 3, "still ours");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// A run cannot escape its scope:
+    ///
+    /// ```compile_fail
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(2).unwrap();
+    /// let run = pool.scope(|s| {
+    ///     s.run(&Context::background(), [Job::new(1u64, 1u64)], |_, n: u64| Ok::<_, ()>(n)).unwrap()
+    /// });
+    /// ```
+    pub fn scope<'env, R>(&self, f: impl for<'scope> FnOnce(&Scope<'scope, 'env>) -> R) -> R {
+        std::thread::scope(|scope| f(&Scope::new(scope, self.clone())))
     }
 }
 
 impl WorkerPool {
-    /// Starts a run's workers, and its feeder if it has one. If a thread
-    /// cannot start, the ones already started are stopped and joined.
+    /// Starts a run's workers, and its feeder if it has one, with
+    /// `spawner`: detached threads, or a scope's (then everything may
+    /// borrow for `'scope`). With a `window`, the run hands out results in
+    /// input order. If a thread cannot start, the ones already started are
+    /// stopped and joined.
     #[expect(
         clippy::type_complexity,
         reason = "a pair of the engine and its handle"
     )]
-    pub(crate) fn launch<A, T, E, F, I>(
+    pub(crate) fn launch<'scope, A, T, E, F, I>(
         &self,
+        spawner: &'scope dyn Spawner<'scope>,
         ctx: &Context,
         f: F,
-        input: Option<I>,
+        input: Option<Input<I, A>>,
         window: Option<usize>,
-    ) -> Result<(Arc<Engine<A, T, E>>, Run<A, T, E>), StartError>
+    ) -> Result<(Arc<Engine<'scope, A, T, E>>, ScopedRun<'scope, A, T, E>), StartError>
     where
-        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'static,
-        I: Iterator<Item = Job<A>> + Send + 'static,
-        A: Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
+        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'scope,
+        I: Iterator<Item = Job<A>> + Send + 'scope,
+        A: Send + 'scope,
+        T: Send + 'scope,
+        E: Send + 'scope,
     {
         let config = &self.config;
-        let (engine, done) = Engine::new(config, ctx, window);
+        let (engine, done) = Engine::new(config, ctx, spawner, window);
         let engine = Arc::new(engine);
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let f = Arc::new(f);
@@ -539,7 +610,7 @@ impl WorkerPool {
         for index in 0..config.workers {
             let (f, results) = (f.clone(), results_tx.clone());
             let window = engine.window().cloned();
-            let worker = move |engine: &Engine<A, T, E>| {
+            let worker = move |engine: &Engine<'scope, A, T, E>| {
                 let deliver: &Deliver<'_, T, E> = &|batch, credits, capacity| {
                     let batch = ResultBatch::new(batch, credits, capacity, window.clone());
                     // Fails only if the reader is gone, and the batch with it.
@@ -563,7 +634,7 @@ impl WorkerPool {
         match started {
             Ok(()) => {
                 engine.launched();
-                Ok((engine.clone(), Run::new(engine, results_rx, done)))
+                Ok((engine.clone(), ScopedRun::new(engine, results_rx, done)))
             }
             Err(err) => {
                 engine.abort();

@@ -24,7 +24,11 @@ use crate::unread::UnreadInput;
 /// blocks until the next result is ready and ends after the last.
 /// A run is started by [`WorkerPool::run`](crate::WorkerPool::run),
 /// [`WorkerPool::run_boxed`](crate::WorkerPool::run_boxed) or
-/// [`WorkerPool::start`](crate::WorkerPool::start).
+/// [`WorkerPool::start`](crate::WorkerPool::start), which return a [`Run`]
+/// (a `ScopedRun<'static, ..>`), or by [`Scope::run`](crate::Scope::run)
+/// inside [`WorkerPool::scope`](crate::WorkerPool::scope), whose input and
+/// job function may borrow for `'scope` from the caller's stack. Both kinds
+/// behave the same in every other way.
 ///
 /// # Stopping a run
 ///
@@ -37,7 +41,9 @@ use crate::unread::UnreadInput;
 /// # Drop
 ///
 /// Dropping a `Run` cancels it and joins all of its threads, so no thread
-/// outlives the handle, also when results were left unread. Running jobs
+/// outlives the handle, also when results were left unread. (A scoped run
+/// cannot outlive its scope, so its threads are joined before the scope
+/// ends.) Running jobs
 /// are asked to stop through their context; a job that never looks at its
 /// context makes the drop wait for it. So does an input iterator whose
 /// `next` is blocked (see [`WorkerPool::run`](crate::WorkerPool::run)).
@@ -76,8 +82,8 @@ use crate::unread::UnreadInput;
 /// assert!(summary.unstarted.is_empty());
 /// ```
 #[must_use = "dropping a Run cancels it: iterate it, or call wait()"]
-pub struct Run<A, T, E> {
-    engine: Arc<Engine<A, T, E>>,
+pub struct ScopedRun<'scope, A, T, E> {
+    engine: Arc<Engine<'scope, A, T, E>>,
     results: Receiver<ResultBatch<T, E>>,
     /// The rest of the batch being handed out.
     buffer: std::vec::IntoIter<JobResult<T, E>>,
@@ -89,6 +95,27 @@ pub struct Run<A, T, E> {
     /// Set once the run's threads are joined and its summary taken.
     ended: bool,
 }
+
+/// A run whose input and job function own what they use (`'static`): the
+/// kind [`WorkerPool::run`](crate::WorkerPool::run),
+/// [`WorkerPool::run_boxed`](crate::WorkerPool::run_boxed) and
+/// [`WorkerPool::start`](crate::WorkerPool::start) return. Its methods and
+/// docs are those of [`ScopedRun`].
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, Job, Run, WorkerPool};
+///
+/// fn total(run: Run<u64, u64, ()>) -> u64 {
+///     run.filter_map(|r| r.into_value()).sum()
+/// }
+///
+/// let pool = WorkerPool::new(2).unwrap();
+/// let run = pool.run(&Context::background(), (1..=4u64).map(|i| Job::new(i, i)), |_, i: u64| Ok(i)).unwrap();
+/// assert_eq!(total(run), 10);
+/// ```
+pub type Run<A, T, E> = ScopedRun<'static, A, T, E>;
 
 /// What a finished run did, from [`Run::wait`].
 ///
@@ -175,13 +202,13 @@ impl<A> fmt::Debug for Summary<A> {
     }
 }
 
-impl<A, T, E> Run<A, T, E> {
+impl<'scope, A, T, E> ScopedRun<'scope, A, T, E> {
     pub(crate) fn new(
-        engine: Arc<Engine<A, T, E>>,
+        engine: Arc<Engine<'scope, A, T, E>>,
         results: Receiver<ResultBatch<T, E>>,
         done: Receiver<()>,
     ) -> Self {
-        Run {
+        ScopedRun {
             reorder: engine.reorder().map(Box::new),
             engine,
             results,
@@ -192,7 +219,7 @@ impl<A, T, E> Run<A, T, E> {
     }
 }
 
-impl<A, T, E> Run<A, T, E> {
+impl<A, T, E> ScopedRun<'_, A, T, E> {
     /// Returns the next result without blocking.
     ///
     /// # Errors
@@ -642,7 +669,7 @@ impl<A, T, E> Run<A, T, E> {
     /// let summary = run.wait_timeout(Duration::from_secs(10)).unwrap();
     /// assert_eq!(summary.counts.cancelled, 1);
     /// ```
-    pub fn wait_timeout(self, timeout: Duration) -> Result<Summary<A>, Run<A, T, E>> {
+    pub fn wait_timeout(self, timeout: Duration) -> Result<Summary<A>, Self> {
         match Instant::now().checked_add(timeout) {
             Some(deadline) => self.wait_deadline(deadline),
             None => Ok(self.wait()),
@@ -668,7 +695,7 @@ impl<A, T, E> Run<A, T, E> {
     /// let summary = run.wait_deadline(Instant::now() + Duration::from_secs(10)).unwrap();
     /// assert_eq!(summary.counts.succeeded, 1);
     /// ```
-    pub fn wait_deadline(mut self, deadline: Instant) -> Result<Summary<A>, Run<A, T, E>> {
+    pub fn wait_deadline(mut self, deadline: Instant) -> Result<Summary<A>, Self> {
         /// Results dropped between two looks at the clock.
         const CHECK_EVERY: usize = 64;
         let mut discarded = 0;
@@ -739,7 +766,7 @@ fn recv_until<M>(channel: &Receiver<M>, deadline: Option<Instant>) -> Result<M, 
     }
 }
 
-impl<A, T, E> Iterator for Run<A, T, E> {
+impl<A, T, E> Iterator for ScopedRun<'_, A, T, E> {
     type Item = JobResult<T, E>;
 
     /// Blocks until the next result is ready; `None` once the run has
@@ -770,9 +797,9 @@ impl<A, T, E> Iterator for Run<A, T, E> {
     }
 }
 
-impl<A, T, E> std::iter::FusedIterator for Run<A, T, E> {}
+impl<A, T, E> std::iter::FusedIterator for ScopedRun<'_, A, T, E> {}
 
-impl<A, T, E> Drop for Run<A, T, E> {
+impl<A, T, E> Drop for ScopedRun<'_, A, T, E> {
     fn drop(&mut self) {
         if self.ended {
             return;
@@ -796,7 +823,7 @@ impl<A, T, E> Drop for Run<A, T, E> {
     }
 }
 
-impl<A, T, E> fmt::Debug for Run<A, T, E> {
+impl<A, T, E> fmt::Debug for ScopedRun<'_, A, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
             .field("counts", &self.counts())

@@ -12,7 +12,7 @@ use crate::unwind;
 /// atomic operation per this many jobs, not per job.
 const WINDOW_CREDITS: usize = 64;
 
-impl<A, T, E> Engine<A, T, E> {
+impl<A, T, E> Engine<'_, A, T, E> {
     /// Feeds `input` into the queue until it ends, panics, or the intake
     /// ends, then closes the queue. A job pulled but not queued comes back
     /// unstarted. The input's panics (in `next` or in its drop) are kept for

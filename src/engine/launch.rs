@@ -6,21 +6,25 @@
 //! run a short-lived closer that the last worker to leave starts (or the
 //! launcher, if every worker left before it finished starting them). A
 //! `start` run has no thread that waits for the whole run only to join.
+//!
+//! Every thread is started by the run's spawner (`spawner.rs`): detached,
+//! or in the caller's `std::thread::Scope` for a run that borrows for
+//! `'scope`. Its handle is kept here and joined here either way.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
 
-use crate::engine::{Config, Engine};
+use crate::engine::{Config, Engine, UnreadInput};
 use crate::error::StartError;
 use crate::job::Job;
 use crate::unwind;
 
-impl<A, T, E> Engine<A, T, E>
+impl<'scope, A, T, E> Engine<'scope, A, T, E>
 where
-    A: Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
+    A: Send + 'scope,
+    T: Send + 'scope,
+    E: Send + 'scope,
 {
     /// Starts worker `index`'s thread, which runs `work` and then leaves.
     /// On error nothing was started; the caller then calls
@@ -29,7 +33,7 @@ where
         self: &Arc<Self>,
         config: &Config,
         index: usize,
-        work: impl FnOnce(&Engine<A, T, E>) + Send + 'static,
+        work: impl FnOnce(&Engine<'scope, A, T, E>) + Send + 'scope,
     ) -> Result<(), StartError> {
         self.participants.fetch_add(1, Ordering::AcqRel);
         let engine = self.clone();
@@ -49,11 +53,15 @@ where
 
     /// Starts the feeder of a batch run: it feeds `input` into the queue,
     /// then waits for every worker to leave and ends the run.
-    pub(crate) fn spawn_feeder(
+    pub(crate) fn spawn_feeder<I>(
         self: &Arc<Self>,
         config: &Config,
-        input: impl Iterator<Item = Job<A>> + Send + 'static,
-    ) -> Result<(), StartError> {
+        input: Input<I, A>,
+    ) -> Result<(), StartError>
+    where
+        I: Iterator<Item = Job<A>> + Send + 'scope,
+    {
+        let Input { jobs: input, keep } = input;
         let (workers_left_tx, workers_left) = crossbeam_channel::bounded::<()>(0);
         *self.workers_left.lock() = Some(workers_left_tx);
         let engine = self.clone();
@@ -68,7 +76,10 @@ where
                 if let Some(input) = input.0.take()
                     && let Some(unread) = engine.feed(input)
                 {
-                    engine.keep_unread(Box::new(unread));
+                    match keep {
+                        Some(keep) => engine.keep_unread(keep(unread)),
+                        None => engine.drop_user_value(unread),
+                    }
                 }
                 // Disconnected by the last participant to leave.
                 let _ = workers_left.recv();
@@ -86,7 +97,7 @@ where
         &self,
         config: &Config,
         name: String,
-        body: impl FnOnce() + Send + 'static,
+        body: impl FnOnce() + Send + 'scope,
     ) -> Result<(), StartError> {
         let mut builder = thread::Builder::new().name(name.clone());
         if let Some(size) = config.stack_size {
@@ -95,7 +106,7 @@ where
         // Holding the list's lock across the spawn makes the handle's entry
         // come before the thread can try to join the others.
         let mut threads = self.threads.lock();
-        match builder.spawn(body) {
+        match self.spawner.spawn(builder, Box::new(body)) {
             Ok(handle) => {
                 threads.push(handle);
                 Ok(())
@@ -130,18 +141,51 @@ where
             return;
         }
         if is_worker {
+            // A `start` run, or a batch run whose feeder never started. The
+            // closer comes from the run's spawner, like every other thread.
             let closer = engine.clone();
             let name = format!("{}-closer", engine.thread_name);
             let mut threads = engine.threads.lock();
-            let spawned = thread::Builder::new()
-                .name(name)
-                .spawn(move || closer.end());
+            let spawned = engine.spawner.spawn(
+                thread::Builder::new().name(name),
+                Box::new(move || closer.end()),
+            );
             if let Ok(handle) = spawned {
                 threads.push(handle);
                 return;
             }
         }
         engine.end();
+    }
+}
+
+/// A batch run's input, and how to keep what it leaves unread.
+pub(crate) struct Input<I, A> {
+    jobs: I,
+    /// Boxes the rest of the input for the summary; only an input that
+    /// borrows nothing can be kept past the run (a scoped run's input
+    /// stays with its caller if passed `by_ref()`).
+    keep: Option<fn(I) -> UnreadInput<A>>,
+}
+
+impl<I, A> Input<I, A>
+where
+    I: Iterator<Item = Job<A>> + Send,
+{
+    /// An input that borrows nothing: its unread rest can be handed back.
+    pub(crate) fn owned(jobs: I) -> Self
+    where
+        I: 'static,
+    {
+        Input {
+            jobs,
+            keep: Some(|rest| Box::new(rest)),
+        }
+    }
+
+    /// An input that may borrow: dropped when the run stops reading it.
+    pub(crate) fn borrowed(jobs: I) -> Self {
+        Input { jobs, keep: None }
     }
 }
 
@@ -156,7 +200,7 @@ impl<V> Drop for DropCaught<V> {
     }
 }
 
-impl<A, T, E> Engine<A, T, E> {
+impl<A, T, E> Engine<'_, A, T, E> {
     /// The shutdown steps, taken once every worker has left:
     ///
     /// 1. Every other thread is joined (they have all left).
@@ -182,7 +226,7 @@ impl<A, T, E> Engine<A, T, E> {
         };
         for handle in others {
             // Every thread catches the panics of user code.
-            let _ = handle.join();
+            handle.join();
         }
         if self.queue.close() && self.ctx.is_cancelled() {
             // A `start` run whose context ended before its intake closed.
@@ -207,7 +251,7 @@ impl<A, T, E> Engine<A, T, E> {
     pub(crate) fn join_threads(&self) {
         let threads = std::mem::take(&mut *self.threads.lock());
         for handle in threads {
-            let _ = handle.join();
+            handle.join();
         }
     }
 }

@@ -5,6 +5,7 @@
 //! is written down in `README.md` beside this file.
 //!
 //! - `launch.rs`: starting a run's threads; the last one out ends the run.
+//! - `spawner.rs`: spawning them detached, or in a `std::thread::Scope`.
 //! - `feeder.rs`: pulls a batch run's input into the job queue.
 //! - `worker.rs`: the worker loop: find jobs, run them, send results.
 //! - `queue.rs`: the job queue: the open batch, full batches, its capacity.
@@ -26,11 +27,11 @@ mod local_queue;
 mod queue;
 mod reorder;
 mod room;
+mod spawner;
 mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -45,7 +46,9 @@ pub(crate) use batch_size::RESULTS_WORK;
 pub(crate) use capacity::Capacity;
 use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
+pub(crate) use launch::Input;
 pub(crate) use reorder::Reorder;
+pub(crate) use spawner::{Detached, Spawner};
 pub(crate) use worker::Deliver;
 
 use batch_size::{JobCost, max_batch};
@@ -53,6 +56,7 @@ use counters::Counters;
 use idle::IdleWorkers;
 use local_queue::LocalQueue;
 use queue::JobQueue;
+use spawner::Handle;
 
 /// A run's intake as its submitters see it, without the result types.
 pub(crate) trait Intake<A>: Send + Sync {
@@ -64,7 +68,7 @@ pub(crate) trait Intake<A>: Send + Sync {
     fn is_closed(&self) -> bool;
 }
 
-impl<A: Send, T: Send, E: Send> Intake<A> for Engine<A, T, E> {
+impl<A: Send, T: Send, E: Send> Intake<A> for Engine<'_, A, T, E> {
     fn submit(&self, job: Job<A>, wait: Wait) -> Result<(), (Refused, Job<A>)> {
         Engine::submit(self, job, wait)
     }
@@ -151,8 +155,9 @@ impl Control {
     }
 }
 
-/// The state one run's threads and handles share.
-pub(crate) struct Engine<A, T, E> {
+/// The state one run's threads and handles share. Its threads may borrow
+/// for `'scope`: `'static` unless the run was started in a scope.
+pub(crate) struct Engine<'scope, A, T, E> {
     /// The run's own context, handed to every job; a child of the caller's.
     ctx: Context,
     /// A child of `ctx`, ended by a graceful shutdown: it stops the intake
@@ -198,9 +203,11 @@ pub(crate) struct Engine<A, T, E> {
     workers_left: Mutex<Option<Sender<()>>>,
     /// The prefix of the run's thread names, for the closer thread.
     thread_name: String,
+    /// Spawns the run's threads: detached, or in the caller's scope.
+    spawner: &'scope dyn Spawner<'scope>,
     /// The run's threads; the one that ends the run joins all the others,
     /// the run's handle joins that last one.
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: Mutex<Vec<Handle<'scope>>>,
     /// Dropped when the run has ended, which disconnects `Run::done`.
     done: Mutex<Option<Sender<()>>>,
     /// Set by a reader about to block for results, cleared when it stops
@@ -221,14 +228,16 @@ impl Drop for ReaderWaits<'_> {
     }
 }
 
-impl<A, T, E> Engine<A, T, E> {
-    /// A new engine, and the receiver of its done channel. With a
-    /// `window`, results are to be read in input order.
+impl<'scope, A, T, E> Engine<'scope, A, T, E> {
+    /// A new engine whose threads `spawner` starts, and the receiver of its
+    /// done channel. With a `window`, results are to be read in input
+    /// order.
     pub(crate) fn new(
         config: &Config,
         parent: &Context,
+        spawner: &'scope dyn Spawner<'scope>,
         window: Option<usize>,
-    ) -> (Engine<A, T, E>, Receiver<()>) {
+    ) -> (Engine<'scope, A, T, E>, Receiver<()>) {
         let ctx = Context::with_cancel(parent);
         let (done_tx, done_rx) = crossbeam_channel::bounded(0);
         let workers = config.workers;
@@ -258,6 +267,7 @@ impl<A, T, E> Engine<A, T, E> {
             participants: AtomicUsize::new(1),
             workers_left: Mutex::new(None),
             thread_name: config.thread_name.clone(),
+            spawner,
             threads: Mutex::new(Vec::with_capacity(workers + 1)),
             done: Mutex::new(Some(done_tx)),
             reader_waiting: CachePadded(AtomicBool::new(false)),

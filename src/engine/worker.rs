@@ -33,7 +33,7 @@ const OPEN_BATCH_PACE: Duration = Duration::from_micros(100);
 /// drops the batch.
 pub(crate) type Deliver<'a, T, E> = dyn Fn(Vec<JobResult<T, E>>, usize, &Arc<Capacity>) + 'a;
 
-impl<A, T, E> Engine<A, T, E> {
+impl<A, T, E> Engine<'_, A, T, E> {
     /// Runs worker `index` until no job is left to start and none can
     /// come, or the run is cancelled.
     pub(crate) fn work<F>(&self, index: usize, f: &F, deliver: &Deliver<'_, T, E>)
@@ -108,8 +108,8 @@ where
     JobResult::new(descriptor, outcome)
 }
 
-struct Worker<'a, A, T, E> {
-    engine: &'a Engine<A, T, E>,
+struct Worker<'a, 'scope, A, T, E> {
+    engine: &'a Engine<'scope, A, T, E>,
     index: usize,
     local: &'a LocalQueue<A, T, E>,
     counters: &'a WorkerCounters,
@@ -123,7 +123,7 @@ struct Worker<'a, A, T, E> {
     open_batch_taken: Option<Instant>,
 }
 
-impl<'a, A, T, E> Worker<'a, A, T, E> {
+impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
     /// Counts a job for the cost measurement; the first one since a send
     /// starts the clock. Reading the clock is also when a deadline that
     /// passed ends the context, without waiting for the timer thread.
