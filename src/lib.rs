@@ -216,6 +216,7 @@
 mod batch;
 mod context;
 mod handle;
+mod map;
 mod pool;
 mod run;
 mod scope;
@@ -247,6 +248,7 @@ pub use crate::error::{
 };
 pub use crate::handle::RunHandle;
 pub use crate::job::{Job, JobDescriptor, JobFn, JobId, Metadata};
+pub use crate::map::{Map, MapIndexed, ScopedMap};
 pub use crate::outcome::{JobFailure, JobPanic, JobResult, Outcome};
 pub use crate::pool::{
     Builder, DEFAULT_MAX_BATCH, DEFAULT_ORDER_WINDOW, DEFAULT_QUEUE_CAPACITY,

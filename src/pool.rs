@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::engine::{Config, Deliver, Detached, Engine, Input, Spawner};
 use crate::error::{BuildError, StartError};
 use crate::job::{Job, JobFn};
+use crate::map::{Map, ScopedMap, infallible, numbered};
 use crate::run::{Run, ScopedRun};
 use crate::scope::Scope;
 use crate::submit::Submitter;
@@ -428,6 +429,115 @@ impl WorkerPool {
         let window = self.window(self.order());
         let (_, run) = self.launch(&Detached, ctx, f, Some(Input::owned(input)), window)?;
         Ok(run)
+    }
+
+    /// Applies `f` to every item of `items` on the pool's threads and
+    /// returns the outputs, in input order, as a lazy iterator: the
+    /// one-line form of a batch run, with no [`Job`]s to build and no error
+    /// type to name. Each output is `Ok(f(item))`, or `Err` with the
+    /// [`JobPanic`](crate::JobPanic) if `f` panicked on that item (the
+    /// others still run). For completion order, see
+    /// [`map_unordered`](WorkerPool::map_unordered); for each item's place
+    /// in the input, [`Map::indexed`](crate::ScopedMap::indexed).
+    ///
+    /// The input is read lazily, as workers need items, so it may be
+    /// endless; at most [`order_window`](Builder::order_window) items are
+    /// between being read and being handed out, so memory stays bounded
+    /// behind a slow item. Dropping the [`Map`] or cancelling `ctx` stops
+    /// it. A function that fails returns a `Result`, which comes back as
+    /// it is; one that needs its context, or jobs with ids of their own,
+    /// use [`run`](WorkerPool::run).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](WorkerPool::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(4)?;
+    /// let lengths: Vec<usize> = pool
+    ///     .map(&Context::background(), ["a", "bb", "ccc"], str::len)?
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(lengths, [1, 2, 3]);
+    ///
+    /// // An endless input, stopped by dropping the map.
+    /// let evens: Vec<u64> = pool.map(&Context::background(), 0u64.., |n| 2 * n)?.take(3).map(Result::unwrap).collect();
+    /// assert_eq!(evens, [0, 2, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map<I, U, F>(&self, ctx: &Context, items: I, f: F) -> Result<Map<I::Item, U>, StartError>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> U + Send + Sync + 'static,
+        U: Send + 'static,
+    {
+        self.start_map(ctx, items, f, Order::Input)
+    }
+
+    /// Like [`map`](WorkerPool::map), with the outputs in about the order
+    /// they are done rather than in input order: nothing waits for a slow
+    /// item, and no window bounds how far ahead the map reads.
+    /// [`Map::indexed`](crate::ScopedMap::indexed) tells each output's
+    /// place in the input.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](WorkerPool::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(4)?;
+    /// let mut squares: Vec<u64> = pool
+    ///     .map_unordered(&Context::background(), 0..100u64, |n| n * n)?
+    ///     .collect::<Result<_, _>>()?;
+    /// squares.sort();
+    /// assert_eq!(squares[99], 99 * 99);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map_unordered<I, U, F>(
+        &self,
+        ctx: &Context,
+        items: I,
+        f: F,
+    ) -> Result<Map<I::Item, U>, StartError>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> U + Send + Sync + 'static,
+        U: Send + 'static,
+    {
+        self.start_map(ctx, items, f, Order::Completion)
+    }
+
+    /// Starts a map's run.
+    fn start_map<I, U, F>(
+        &self,
+        ctx: &Context,
+        items: I,
+        f: F,
+        order: Order,
+    ) -> Result<Map<I::Item, U>, StartError>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> U + Send + Sync + 'static,
+        U: Send + 'static,
+    {
+        // Before any thread starts: a panic here leaves nothing running.
+        let input = Input::owned(numbered(items.into_iter()));
+        let window = self.window(order);
+        let (_, run) = self.launch(&Detached, ctx, infallible(f), Some(input), window)?;
+        Ok(ScopedMap::new(run))
     }
 
     /// Starts a batch run of jobs that each carry their own closure (see

@@ -8,7 +8,8 @@ use crate::context::Context;
 use crate::engine::Input;
 use crate::error::StartError;
 use crate::job::Job;
-use crate::pool::WorkerPool;
+use crate::map::{ScopedMap, infallible, numbered};
+use crate::pool::{Order, WorkerPool};
 use crate::run::ScopedRun;
 
 /// A scope to start runs in that borrow from the caller's stack, given by
@@ -112,6 +113,106 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let input = Input::borrowed(input);
         let (_, run) = self.pool.launch(self.scope, ctx, f, Some(input), window)?;
         Ok(run)
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Like [`WorkerPool::map`]: the outputs of `f` on every item, in
+    /// input order, where `items`, `f` and the outputs may borrow for
+    /// `'scope`.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkerPool::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, WorkerPool};
+    ///
+    /// let text = String::from("the quick brown fox");
+    /// let pool = WorkerPool::new(2)?;
+    /// let firsts: Vec<&str> = pool.scope(|s| {
+    ///     let words = text.split(' ');
+    ///     s.map(&Context::background(), words, |word| &word[..1])?.collect::<Result<_, _>>().map_err(Into::into)
+    /// }).map_err(|e: Box<dyn std::error::Error>| e.to_string())?;
+    /// assert_eq!(firsts, ["t", "q", "b", "f"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map<I, U, F>(
+        &self,
+        ctx: &Context,
+        items: I,
+        f: F,
+    ) -> Result<ScopedMap<'scope, I::Item, U>, StartError>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'scope,
+        I::Item: Send + 'scope,
+        F: Fn(I::Item) -> U + Send + Sync + 'scope,
+        U: Send + 'scope,
+    {
+        self.start_map(ctx, items, f, Order::Input)
+    }
+
+    /// Like [`WorkerPool::map_unordered`], where `items`, `f` and the
+    /// outputs may borrow for `'scope`.
+    ///
+    /// # Errors
+    ///
+    /// As [`WorkerPool::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, WorkerPool};
+    ///
+    /// let numbers = vec![3u64, 1, 2];
+    /// let pool = WorkerPool::new(2)?;
+    /// let total: u64 = pool.scope(|s| {
+    ///     let map = s.map_unordered(&Context::background(), &numbers, |n| n * 10)?;
+    ///     Ok::<_, wpool::StartError>(map.map(Result::unwrap).sum())
+    /// })?;
+    /// assert_eq!(total, 60);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map_unordered<I, U, F>(
+        &self,
+        ctx: &Context,
+        items: I,
+        f: F,
+    ) -> Result<ScopedMap<'scope, I::Item, U>, StartError>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'scope,
+        I::Item: Send + 'scope,
+        F: Fn(I::Item) -> U + Send + Sync + 'scope,
+        U: Send + 'scope,
+    {
+        self.start_map(ctx, items, f, Order::Completion)
+    }
+
+    /// Starts a map's run in this scope.
+    fn start_map<I, U, F>(
+        &self,
+        ctx: &Context,
+        items: I,
+        f: F,
+        order: Order,
+    ) -> Result<ScopedMap<'scope, I::Item, U>, StartError>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'scope,
+        I::Item: Send + 'scope,
+        F: Fn(I::Item) -> U + Send + Sync + 'scope,
+        U: Send + 'scope,
+    {
+        let input = Input::borrowed(numbered(items.into_iter()));
+        let window = self.pool.window(order);
+        let (_, run) = self
+            .pool
+            .launch(self.scope, ctx, infallible(f), Some(input), window)?;
+        Ok(ScopedMap::new(run))
     }
 }
 

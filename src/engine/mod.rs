@@ -44,9 +44,9 @@ use crate::outcome::{JobPanic, JobResult};
 
 pub(crate) use batch_size::RESULTS_WORK;
 pub(crate) use capacity::Capacity;
+pub(crate) use launch::Input;
 use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
-pub(crate) use launch::Input;
 pub(crate) use reorder::Reorder;
 pub(crate) use spawner::{Detached, Spawner};
 pub(crate) use worker::Deliver;
