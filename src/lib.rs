@@ -9,13 +9,13 @@
 //! `Results`, `Done`) walked through in the blog post "go并发-工作池模式"
 //! ("Go concurrency: the worker-pool pattern", 2021-07-01, no author named).
 //!
-//! **Results come in completion order, not input order**: about the order
-//! the jobs finish, since each worker hands its results over in small
-//! batches (about 1 ms of work each), so a result can arrive after one that
-//! finished slightly later on another worker. Every result carries its
-//! job's id; to restore input order, hold the results that come ahead of
-//! their turn in a map keyed by id (the `checksum` example's `--ordered`
-//! does this).
+//! **Results come in completion order unless you ask for input order**: by
+//! default about the order the jobs finish, since each worker hands its
+//! results over in small batches (about 1 ms of work each), so a result can
+//! arrive after one that finished slightly later on another worker. Every
+//! result carries its job's id. [`Order::Input`] hands results out in input
+//! order instead, and [`WorkerPool::map`] is the one-line parallel map, in
+//! input order; see [Input order and the parallel map](#input-order-and-the-parallel-map).
 //!
 //! - **Nothing is lost.** Every job submitted yields exactly one
 //!   [`JobResult`] (succeeded, failed, cancelled or panicked), or comes back
@@ -144,6 +144,60 @@
 //! });
 //! let total: usize = run.filter_map(|r| r.into_value()).sum();
 //! assert_eq!(total, 6);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Input order and the parallel map
+//!
+//! [`WorkerPool::map`] applies a plain function to every item of any
+//! iterator (an endless one too) and yields the outputs in input order,
+//! each `Ok(output)` or `Err(`[`JobPanic`]`)`; [`WorkerPool::map_unordered`]
+//! yields them as they are done, and [`ScopedMap::indexed`] adds each
+//! item's place. For jobs with ids and a context, a pool derived with
+//! [`WorkerPool::with_order`] runs them in [`Order::Input`]. Either way, at
+//! most [`order_window`](Builder::order_window) jobs are between being
+//! taken in and being handed out, so a slow job holds back a bounded
+//! number of results, not the whole input.
+//!
+//! ```
+//! use wpool::{Context, Job, Order, WorkerPool};
+//!
+//! let pool = WorkerPool::new(4)?;
+//! let lengths: Vec<usize> = pool.map(&Context::background(), ["a", "bb", "ccc"], str::len)?.collect::<Result<_, _>>()?;
+//! assert_eq!(lengths, [1, 2, 3]);
+//!
+//! let ordered = pool.with_order(Order::Input);
+//! let run = ordered.run(&Context::background(), (0..100u64).map(|i| Job::new(i, i)), |_, i: u64| Ok::<_, ()>(i))?;
+//! let ids: Vec<u64> = run.map(|r| r.id().as_u64().unwrap()).collect();
+//! assert_eq!(ids, (0..100).collect::<Vec<_>>());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Stopping from inside the loop, and resuming
+//!
+//! A `for result in &mut run` loop borrows the run; [`Run::handle`] gives a
+//! [`RunHandle`] to cancel it or read its counters from inside the loop.
+//! A pool made [`resumable`](WorkerPool::resumable) keeps what a stopped
+//! run never read of its input: [`Summary::into_remaining`] chains the
+//! unstarted jobs and that [`UnreadInput`], to resume with nothing missing
+//! and nothing repeated.
+//!
+//! ```
+//! use wpool::{Context, Job, WorkerPool};
+//!
+//! let pool = WorkerPool::new(2)?.resumable();
+//! let mut run = pool.run(&Context::background(), (0..1_000u64).map(|i| Job::new(i, i)), |_, i: u64| Ok::<_, ()>(i))?;
+//! let handle = run.handle();
+//! let mut done = 0;
+//! for _ in &mut run {
+//!     done += 1;
+//!     if done == 100 {
+//!         handle.cancel();
+//!     }
+//! }
+//! let rest = run.wait().into_remaining();
+//! let resumed = pool.run(&Context::background(), rest, |_, i: u64| Ok::<_, ()>(i))?;
+//! assert_eq!(done + resumed.count(), 1_000);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -19,9 +19,11 @@ use crate::unread::UnreadInput;
 
 /// A running batch of jobs, and the iterator over its results.
 ///
-/// Results arrive in about the order the jobs finish (each worker sends its
-/// results in small batches), one per job, as [`JobResult`]s; iteration
-/// blocks until the next result is ready and ends after the last.
+/// Results arrive one per job, as [`JobResult`]s, in about the order the
+/// jobs finish (each worker sends its results in small batches), or in
+/// input order from a pool set to [`Order::Input`](crate::Order::Input);
+/// iteration blocks until the next result is ready and ends after the
+/// last.
 /// A run is started by [`WorkerPool::run`](crate::WorkerPool::run),
 /// [`WorkerPool::run_boxed`](crate::WorkerPool::run_boxed) or
 /// [`WorkerPool::start`](crate::WorkerPool::start), which return a [`Run`]

@@ -133,9 +133,9 @@ impl<'scope> Scope<'scope, '_> {
     /// let text = String::from("the quick brown fox");
     /// let pool = WorkerPool::new(2)?;
     /// let firsts: Vec<&str> = pool.scope(|s| {
-    ///     let words = text.split(' ');
-    ///     s.map(&Context::background(), words, |word| &word[..1])?.collect::<Result<_, _>>().map_err(Into::into)
-    /// }).map_err(|e: Box<dyn std::error::Error>| e.to_string())?;
+    ///     let map = s.map(&Context::background(), text.split(' '), |word| &word[..1])?;
+    ///     Ok::<_, wpool::StartError>(map.map(Result::unwrap).collect())
+    /// })?;
     /// assert_eq!(firsts, ["t", "q", "b", "f"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
