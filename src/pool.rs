@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::batch::ResultBatch;
 use crate::context::Context;
-use crate::engine::{Config, Deliver, Detached, Engine, Input, Spawner};
+use crate::engine::{Config, Deliver, Detached, Engine, Input, Spawner, ThreadHooks};
 use crate::error::{BuildError, StartError};
 use crate::job::{Job, JobFn};
 use crate::map::{Map, ScopedMap, infallible, numbered};
@@ -769,6 +769,7 @@ impl fmt::Debug for WorkerPool {
             .field("order", &self.order())
             .field("order_window", &self.config.order_window)
             .field("resumable", &self.config.resumable)
+            .field("hooks", &self.config.hooks)
             .finish()
     }
 }
@@ -801,6 +802,7 @@ pub struct Builder {
     order: Order,
     order_window: usize,
     resumable: bool,
+    hooks: ThreadHooks,
 }
 
 impl Default for Builder {
@@ -845,6 +847,7 @@ impl Builder {
             order: Order::Completion,
             order_window: DEFAULT_ORDER_WINDOW,
             resumable: false,
+            hooks: ThreadHooks::default(),
         }
     }
 
@@ -1059,6 +1062,64 @@ impl Builder {
         self
     }
 
+    /// Sets a handler that every worker thread calls with its index when
+    /// it starts, before it runs any job (rayon's `start_handler`): to pin
+    /// a thread, name it in a profiler, or set up thread-local state. Its
+    /// panic is caught, reported by
+    /// [`Summary::input_panic`](crate::Summary::input_panic), and the
+    /// worker goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let pool = WorkerPool::builder()
+    ///     .workers(3)
+    ///     .on_thread_start(move |_index| {
+    ///         counter.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// pool.run(&Context::background(), [Job::new(1, ())], |_, ()| Ok::<_, ()>(()))?.wait();
+    /// assert_eq!(started.load(Ordering::SeqCst), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn on_thread_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Builder {
+        self.hooks.start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets a handler that every worker thread calls with its index after
+    /// its last job, before it exits (rayon's `exit_handler`). Its panic is
+    /// caught and reported like [`on_thread_start`](Builder::on_thread_start)'s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let (exited_tx, exited) = crossbeam_channel::unbounded();
+    /// let pool = WorkerPool::builder()
+    ///     .workers(2)
+    ///     .on_thread_exit(move |index| exited_tx.send(index).unwrap())
+    ///     .build()?;
+    /// pool.run(&Context::background(), [Job::new(1, ())], |_, ()| Ok::<_, ()>(()))?.wait();
+    /// let mut indexes: Vec<usize> = exited.try_iter().collect();
+    /// indexes.sort();
+    /// assert_eq!(indexes, [0, 1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn on_thread_exit(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Builder {
+        self.hooks.exit = Some(Arc::new(hook));
+        self
+    }
+
     /// Validates the configuration.
     ///
     /// # Errors
@@ -1106,6 +1167,7 @@ impl Builder {
                 input_order: self.order == Order::Input,
                 order_window: self.order_window,
                 resumable: self.resumable,
+                hooks: self.hooks,
             }),
         })
     }

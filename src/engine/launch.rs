@@ -37,11 +37,14 @@ where
     ) -> Result<(), StartError> {
         self.participants.fetch_add(1, Ordering::AcqRel);
         let engine = self.clone();
+        let hooks = config.hooks.clone();
         let spawned = self.spawn(
             config,
             format!("{}-{index}", config.thread_name),
             move || {
+                engine.call_hook(hooks.start.as_deref(), index);
                 work(&engine);
+                engine.call_hook(hooks.exit.as_deref(), index);
                 Engine::leave(&engine, true);
             },
         );
@@ -90,6 +93,15 @@ where
             self.workers_left.lock().take();
         }
         spawned
+    }
+
+    /// Calls a thread hook, keeping its panic for the summary.
+    fn call_hook(&self, hook: Option<&(dyn Fn(usize) + Send + Sync)>, index: usize) {
+        if let Some(hook) = hook
+            && let Err(panic) = unwind::catch(|| hook(index))
+        {
+            self.record_panic(panic);
+        }
     }
 
     /// Spawns a thread of the run and lists its handle.

@@ -49,6 +49,7 @@ use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
 pub(crate) use reorder::Reorder;
 pub(crate) use spawner::{Detached, Spawner};
+
 pub(crate) use worker::Deliver;
 
 use batch_size::{JobCost, max_batch};
@@ -114,6 +115,26 @@ pub(crate) struct Config {
     /// Whether a batch run that stops reading its input early keeps the
     /// rest for its summary, instead of dropping it at once.
     pub(crate) resumable: bool,
+    pub(crate) hooks: ThreadHooks,
+}
+
+/// A handler a worker thread calls with its index.
+pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// What each worker thread calls when it starts and before it exits.
+#[derive(Clone, Default)]
+pub(crate) struct ThreadHooks {
+    pub(crate) start: Option<ThreadHook>,
+    pub(crate) exit: Option<ThreadHook>,
+}
+
+impl std::fmt::Debug for ThreadHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadHooks")
+            .field("start", &self.start.is_some())
+            .field("exit", &self.exit.is_some())
+            .finish()
+    }
 }
 
 /// The input a batch run's feeder stopped reading, handed back to the
