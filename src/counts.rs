@@ -4,7 +4,8 @@
 /// while it goes on and in its final [`Summary`](crate::Summary).
 ///
 /// Once the run has finished,
-/// `submitted == succeeded + failed + cancelled + panicked + unstarted`.
+/// `submitted == succeeded + failed + cancelled + panicked + timed_out +
+/// unstarted`.
 /// While it runs the fields are read one by one, so a snapshot may be off by
 /// the jobs that moved on while it was taken.
 ///
@@ -42,6 +43,11 @@ pub struct Counts {
     pub cancelled: u64,
     /// Jobs that panicked.
     pub panicked: u64,
+    /// Jobs that ran past their own deadline (a per-job timeout).
+    pub timed_out: u64,
+    /// Attempts beyond each job's first, in a run that retries failed
+    /// jobs; a job waiting to be tried again counts as running.
+    pub retries: u64,
     /// Jobs that were submitted but never started, because the run was
     /// cancelled or shut down first. They come back in
     /// [`Summary::unstarted`](crate::Summary::unstarted).
@@ -49,8 +55,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Jobs that ran to an outcome: succeeded, failed, cancelled or
-    /// panicked.
+    /// Jobs that ran to an outcome: succeeded, failed, cancelled, panicked
+    /// or timed out.
     ///
     /// # Examples
     ///
@@ -63,6 +69,6 @@ impl Counts {
     /// assert_eq!(counts.finished(), 100);
     /// ```
     pub fn finished(&self) -> u64 {
-        self.succeeded + self.failed + self.cancelled + self.panicked
+        self.succeeded + self.failed + self.cancelled + self.panicked + self.timed_out
     }
 }

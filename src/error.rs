@@ -5,6 +5,8 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
+use crate::outcome::JobPanic;
+
 /// Why a [`Context`](crate::Context) ended.
 ///
 /// # Examples
@@ -219,6 +221,99 @@ impl fmt::Display for StartError {
 impl Error for StartError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&self.source)
+    }
+}
+
+/// A run with per-worker state did not start: a thread could not start, or
+/// a worker's state could not be made (see
+/// [`RunBuilder::worker_state`](crate::RunBuilder::worker_state)). The run
+/// took no job in: the threads already started were stopped and joined.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, InitError, Job, WorkerPool};
+///
+/// let pool = WorkerPool::new(2)?;
+/// let err = pool
+///     .run_builder()
+///     .worker_state(|| Err::<Vec<u8>, _>("no memory for the buffer"))
+///     .run(&Context::background(), [Job::new(1, ())], |_buf, _, ()| Ok::<_, ()>(()))
+///     .unwrap_err();
+/// assert!(matches!(err, InitError::Failed { error: "no memory for the buffer", .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InitError<E> {
+    /// A thread could not start.
+    Start(StartError),
+    /// A worker's state function returned an error.
+    Failed {
+        /// The worker's index.
+        worker: usize,
+        /// The state function's error.
+        error: E,
+    },
+    /// A worker's state function panicked.
+    Panicked {
+        /// The worker's index.
+        worker: usize,
+        /// The panic.
+        panic: JobPanic,
+    },
+}
+
+impl InitError<std::convert::Infallible> {
+    /// For a run whose workers have no state to make: only the start can
+    /// fail.
+    pub(crate) fn into_start_error(self) -> StartError {
+        match self {
+            InitError::Start(err) => err,
+            InitError::Failed { error, .. } => match error {},
+            // A run without state makes `()` for each worker, which cannot
+            // panic.
+            InitError::Panicked { .. } => unreachable!("making `()` panicked"),
+        }
+    }
+}
+
+impl<E> From<StartError> for InitError<E> {
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, InitError, WorkerPool};
+    ///
+    /// let pool = WorkerPool::builder().stack_size(wpool::MAX_STACK_SIZE).build()?;
+    /// let start = pool.start(&Context::background(), |_, n: u64| Ok::<_, ()>(n)).unwrap_err();
+    /// assert!(matches!(InitError::<()>::from(start), InitError::Start(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn from(err: StartError) -> InitError<E> {
+        InitError::Start(err)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for InitError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InitError::Start(err) => fmt::Display::fmt(err, f),
+            InitError::Failed { worker, error } => {
+                write!(f, "worker {worker} could not make its state: {error}")
+            }
+            InitError::Panicked { worker, panic } => {
+                write!(f, "worker {worker} panicked making its state: {panic}")
+            }
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> Error for InitError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            InitError::Start(err) => Some(err),
+            _ => None,
+        }
     }
 }
 

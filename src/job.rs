@@ -423,12 +423,15 @@ impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metad
 pub struct JobDescriptor {
     id: JobId,
     /// Kind and metadata live behind one pointer that stays null for the
-    /// many jobs that have neither: a descriptor is 32 bytes, not 80.
+    /// many jobs that have neither: a descriptor is 40 bytes, not 88.
     labels: Option<Box<Labels>>,
     /// The job's place in its run's intake (0, 1, 2, ...), set when the
     /// run accepts it; results in input order are sorted by it. Not part
     /// of what identifies a job: equality and hashing leave it out.
     pub(crate) seq: u64,
+    /// How many attempts of the job ran before this one (retries); left
+    /// out of equality and hashing like `seq`.
+    pub(crate) attempts: u32,
 }
 
 impl PartialEq for JobDescriptor {
@@ -473,6 +476,7 @@ impl JobDescriptor {
             id: id.into(),
             labels: None,
             seq: 0,
+            attempts: 0,
         }
     }
 
@@ -907,6 +911,11 @@ impl<A> Job<A> {
     pub(crate) fn seq(&self) -> u64 {
         self.descriptor.seq
     }
+
+    /// Counts an attempt of the job that ran, before it is tried again.
+    pub(crate) fn count_attempt(&mut self) {
+        self.descriptor.attempts += 1;
+    }
 }
 
 impl<A> fmt::Debug for Job<A> {
@@ -932,8 +941,8 @@ mod tests {
 
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn an_id_is_sixteen_bytes_with_negative_numbers_too_and_a_descriptor_thirty_two() {
+    fn an_id_is_sixteen_bytes_with_negative_numbers_too_and_a_descriptor_forty() {
         assert_eq!(std::mem::size_of::<JobId>(), 16);
-        assert_eq!(std::mem::size_of::<JobDescriptor>(), 32);
+        assert_eq!(std::mem::size_of::<JobDescriptor>(), 40);
     }
 }

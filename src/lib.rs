@@ -271,6 +271,7 @@ mod batch;
 mod context;
 mod handle;
 mod map;
+mod policy;
 mod pool;
 mod run;
 mod scope;
@@ -297,13 +298,14 @@ pub use crate::batch::ResultBatch;
 pub use crate::context::Context;
 pub use crate::counts::Counts;
 pub use crate::error::{
-    BuildError, ContextError, NextTimeoutError, StartError, SubmitError, SubmitTimeoutError,
-    TryNextError, TrySubmitError,
+    BuildError, ContextError, InitError, NextTimeoutError, StartError, SubmitError,
+    SubmitTimeoutError, TryNextError, TrySubmitError,
 };
 pub use crate::handle::RunHandle;
 pub use crate::job::{Job, JobDescriptor, JobFn, JobId, Metadata};
 pub use crate::map::{Map, MapIndexed, ScopedMap};
 pub use crate::outcome::{JobFailure, JobPanic, JobResult, Outcome};
+pub use crate::policy::{NoState, Retry, RunBuilder};
 pub use crate::pool::{
     Builder, DEFAULT_MAX_BATCH, DEFAULT_ORDER_WINDOW, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_RESULTS_CAPACITY, MAX_STACK_SIZE, MAX_WORKERS, Order, WorkerPool,

@@ -213,7 +213,11 @@ fn output<U>(result: JobResult<U, Infallible>) -> Result<U, JobPanic> {
     match result.into_outcome() {
         Outcome::Succeeded(output) => Ok(output),
         Outcome::Panicked(panic) => Err(panic),
-        Outcome::Failed(never) | Outcome::Cancelled(never) => match never {},
+        Outcome::Failed(never) | Outcome::Cancelled(never) | Outcome::TimedOut(Some(never)) => {
+            match never {}
+        }
+        // Only a run with a per-job timeout times out, and a map has none.
+        Outcome::TimedOut(None) => unreachable!("a map sets no per-job timeout"),
     }
 }
 

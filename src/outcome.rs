@@ -50,9 +50,31 @@ pub enum Outcome<T, E> {
     Cancelled(E),
     /// The job panicked; the worker caught the panic and went on.
     Panicked(JobPanic),
+    /// The job ran past its own deadline, in a run with a per-job timeout
+    /// (see [`RunBuilder::job_timeout`](crate::RunBuilder::job_timeout)):
+    /// it returned `Err` after its context ended on that deadline (the
+    /// error is here), or it ignored its context and returned late (`None`:
+    /// a value that came after the deadline is dropped). A run-wide cancel
+    /// is [`Outcome::Cancelled`] instead.
+    TimedOut(Option<E>),
 }
 
 impl<T, E> Outcome<T, E> {
+    /// Returns `true` for [`Outcome::TimedOut`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::Outcome;
+    ///
+    /// assert!(Outcome::<u32, &str>::TimedOut(Some("too slow")).is_timed_out());
+    /// assert!(!Outcome::<u32, &str>::Cancelled("stopped").is_timed_out());
+    /// ```
+    #[must_use]
+    pub fn is_timed_out(&self) -> bool {
+        matches!(self, Outcome::TimedOut(_))
+    }
+
     /// Returns `true` for [`Outcome::Succeeded`].
     ///
     /// # Examples
@@ -135,7 +157,8 @@ impl<T, E> Outcome<T, E> {
         }
     }
 
-    /// Returns the error of a job that failed or was cancelled.
+    /// Returns the error of a job that failed, was cancelled or timed out
+    /// with an error.
     ///
     /// # Examples
     ///
@@ -148,7 +171,9 @@ impl<T, E> Outcome<T, E> {
     /// ```
     pub fn error(&self) -> Option<&E> {
         match self {
-            Outcome::Failed(err) | Outcome::Cancelled(err) => Some(err),
+            Outcome::Failed(err) | Outcome::Cancelled(err) | Outcome::TimedOut(Some(err)) => {
+                Some(err)
+            }
             _ => None,
         }
     }
@@ -171,6 +196,7 @@ impl<T, E> Outcome<T, E> {
             Outcome::Failed(err) => Err(JobFailure::Failed(err)),
             Outcome::Cancelled(err) => Err(JobFailure::Cancelled(err)),
             Outcome::Panicked(panic) => Err(JobFailure::Panicked(panic)),
+            Outcome::TimedOut(err) => Err(JobFailure::TimedOut(err)),
         }
     }
 }
@@ -216,6 +242,7 @@ impl<T, E> Outcome<T, E> {
 /// assert!(std::error::Error::source(&failure).is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JobFailure<E> {
     /// See [`Outcome::Failed`].
     Failed(E),
@@ -223,6 +250,8 @@ pub enum JobFailure<E> {
     Cancelled(E),
     /// See [`Outcome::Panicked`].
     Panicked(JobPanic),
+    /// See [`Outcome::TimedOut`].
+    TimedOut(Option<E>),
 }
 
 impl<E: fmt::Display> fmt::Display for JobFailure<E> {
@@ -231,6 +260,8 @@ impl<E: fmt::Display> fmt::Display for JobFailure<E> {
             JobFailure::Failed(err) => write!(f, "job failed: {err}"),
             JobFailure::Cancelled(err) => write!(f, "job cancelled: {err}"),
             JobFailure::Panicked(panic) => fmt::Display::fmt(panic, f),
+            JobFailure::TimedOut(Some(err)) => write!(f, "job timed out: {err}"),
+            JobFailure::TimedOut(None) => f.write_str("job timed out"),
         }
     }
 }
@@ -438,6 +469,24 @@ impl<T, E> JobResult<T, E> {
     /// The place of the result's job in its run's intake.
     pub(crate) fn seq(&self) -> u64 {
         self.descriptor.seq
+    }
+
+    /// How many times the job ran: 1, or more in a run that retries failed
+    /// jobs (see [`RunBuilder::retry`](crate::RunBuilder::retry)); the
+    /// outcome is the last attempt's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use wpool::{Context, Job, WorkerPool};
+    ///
+    /// let pool = WorkerPool::new(1)?;
+    /// let mut run = pool.run(&Context::background(), [Job::new(1, ())], |_, ()| Ok::<_, ()>(()))?;
+    /// assert_eq!(run.next().unwrap().attempts(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        self.descriptor.attempts + 1
     }
 
     /// The descriptor of the job this result belongs to.

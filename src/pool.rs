@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crate::batch::ResultBatch;
 use crate::context::Context;
-use crate::engine::{Config, Deliver, Detached, Engine, Input, Spawner, ThreadHooks};
-use crate::error::{BuildError, StartError};
+use crate::engine::{
+    Config, Deliver, Detached, Engine, Input, Policy, Spawner, Task, ThreadHooks, plain_task,
+};
+use crate::error::{BuildError, InitError, StartError};
 use crate::job::{Job, JobFn};
 use crate::map::{Map, ScopedMap, infallible, numbered};
 use crate::run::{Run, ScopedRun};
@@ -427,7 +429,10 @@ impl WorkerPool {
         // Before any thread starts: a panic here leaves nothing running.
         let input = jobs.into_iter();
         let window = self.window(self.order());
-        let (_, run) = self.launch(&Detached, ctx, f, Some(Input::owned(input)), window)?;
+        let input = Some(Input::owned(input));
+        let (_, run) = self
+            .launch(&Detached, ctx, plain_task(f), input, window)
+            .map_err(InitError::into_start_error)?;
         Ok(run)
     }
 
@@ -536,7 +541,10 @@ impl WorkerPool {
         // Before any thread starts: a panic here leaves nothing running.
         let input = Input::owned(numbered(items.into_iter()));
         let window = self.window(order);
-        let (_, run) = self.launch(&Detached, ctx, infallible(f), Some(input), window)?;
+        let task = plain_task(infallible(f));
+        let (_, run) = self
+            .launch(&Detached, ctx, task, Some(input), window)
+            .map_err(InitError::into_start_error)?;
         Ok(ScopedMap::new(run))
     }
 
@@ -617,7 +625,9 @@ impl WorkerPool {
     {
         let window = self.window(self.order());
         let no_input = None::<Input<std::iter::Empty<Job<A>>, A>>;
-        let (engine, run) = self.launch(&Detached, ctx, f, no_input, window)?;
+        let (engine, run) = self
+            .launch(&Detached, ctx, plain_task(f), no_input, window)
+            .map_err(InitError::into_start_error)?;
         Ok((Submitter::new(engine), run))
     }
 
@@ -696,17 +706,20 @@ impl WorkerPool {
         clippy::type_complexity,
         reason = "a pair of the engine and its handle"
     )]
-    pub(crate) fn launch<'scope, A, T, E, F, I>(
+    pub(crate) fn launch<'scope, A, T, E, S, IE, Init, F, P, I>(
         &self,
         spawner: &'scope dyn Spawner<'scope>,
         ctx: &Context,
-        f: F,
+        task: Task<Init, F, P>,
         input: Option<Input<I, A>>,
         window: Option<usize>,
-    ) -> Result<(Arc<Engine<'scope, A, T, E>>, ScopedRun<'scope, A, T, E>), StartError>
+    ) -> Result<(Arc<Engine<'scope, A, T, E>>, ScopedRun<'scope, A, T, E>), InitError<IE>>
     where
-        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'scope,
+        Init: Fn() -> Result<S, IE> + Send + Sync + 'scope,
+        F: Fn(&mut S, &Context, A) -> Result<T, E> + Send + Sync + 'scope,
+        P: Policy<A, T, E> + 'scope,
         I: Iterator<Item = Job<A>> + Send + 'scope,
+        IE: Send + 'scope,
         A: Send + 'scope,
         T: Send + 'scope,
         E: Send + 'scope,
@@ -715,10 +728,12 @@ impl WorkerPool {
         let (engine, done) = Engine::new(config, ctx, spawner, window);
         let engine = Arc::new(engine);
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
-        let f = Arc::new(f);
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+        let waits_for_init = task.waits_for_init;
+        let task = Arc::new(task);
         let mut started = Ok(());
         for index in 0..config.workers {
-            let (f, results) = (f.clone(), results_tx.clone());
+            let (task, results, ready) = (task.clone(), results_tx.clone(), ready_tx.clone());
             let window = engine.window().cloned();
             let worker = move |engine: &Engine<'scope, A, T, E>| {
                 let deliver: &Deliver<'_, T, E> = &|batch, credits, capacity| {
@@ -726,20 +741,57 @@ impl WorkerPool {
                     // Fails only if the reader is gone, and the batch with it.
                     let _ = results.send(batch);
                 };
-                engine.work(index, &*f, deliver);
-                // Whoever drops the job function last runs its destructor:
-                // user code, which must not panic on a pool thread.
-                engine.drop_user_value(f);
+                // The worker's state is made, used and dropped on its own
+                // thread.
+                match crate::unwind::catch(|| (task.init)()) {
+                    Ok(Ok(mut state)) => {
+                        let _ = ready.send(Ok(()));
+                        drop(ready);
+                        engine.work(index, &mut state, &task.f, &task.policy, deliver);
+                        engine.drop_user_value(state);
+                    }
+                    Ok(Err(error)) => {
+                        let _ = ready.send(Err(InitError::Failed {
+                            worker: index,
+                            error,
+                        }));
+                    }
+                    Err(panic) => {
+                        let _ = ready.send(Err(InitError::Panicked {
+                            worker: index,
+                            panic,
+                        }));
+                    }
+                }
+                // Whoever drops the task last runs the destructors of its
+                // closures: user code, which must not panic on a pool thread.
+                engine.drop_user_value(task);
             };
-            started = engine.spawn_worker(config, index, worker);
+            started = engine
+                .spawn_worker(config, index, worker)
+                .map_err(InitError::Start);
             if started.is_err() {
                 break;
             }
         }
-        drop(results_tx);
-        engine.drop_user_value(f);
+        drop((results_tx, ready_tx));
+        engine.drop_user_value(task);
+        if started.is_ok() && waits_for_init {
+            // No job comes in before every worker has its state.
+            for _ in 0..config.workers {
+                match ready_rx.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(failure)) => {
+                        started = Err(failure);
+                        break;
+                    }
+                    // Every worker has reported or left.
+                    Err(_) => break,
+                }
+            }
+        }
         if let (Ok(()), Some(input)) = (&started, input) {
-            started = engine.spawn_feeder(config, input);
+            started = engine.spawn_feeder(config, input).map_err(InitError::Start);
         }
         match started {
             Ok(()) => {

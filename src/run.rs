@@ -13,7 +13,7 @@ use crate::counts::Counts;
 use crate::engine::{Engine, RESULTS_WORK, Reorder};
 use crate::error::{ContextError, NextTimeoutError, TryNextError};
 use crate::handle::RunHandle;
-use crate::job::Job;
+use crate::job::{Job, JobDescriptor};
 use crate::outcome::{JobPanic, JobResult};
 use crate::unread::UnreadInput;
 
@@ -156,6 +156,9 @@ pub struct Summary<A> {
     /// (or submitters turned away). A cancel that only reached jobs that
     /// finished their work anyway cut nothing short and is not reported.
     pub cancelled_by: Option<ContextError>,
+    /// The job whose outcome cancelled the run, in a run that fails fast
+    /// (see [`RunBuilder::fail_fast`](crate::RunBuilder::fail_fast)).
+    pub tripped_by: Option<JobDescriptor>,
     /// Results that [`Run::wait`] dropped because nobody had read them.
     pub discarded: u64,
     /// The panic of the input iterator (in `next` or its drop), which ends
@@ -198,6 +201,7 @@ impl<A> fmt::Debug for Summary<A> {
             .field("unstarted", &self.unstarted.len())
             .field("unread_input", &self.unread_input)
             .field("cancelled_by", &self.cancelled_by)
+            .field("tripped_by", &self.tripped_by)
             .field("discarded", &self.discarded)
             .field("input_panic", &self.input_panic)
             .finish()
@@ -754,6 +758,7 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
             unstarted: self.engine.take_unstarted(),
             unread_input: UnreadInput::new(self.engine.take_unread()),
             cancelled_by: self.engine.cancelled_by(),
+            tripped_by: self.engine.take_tripped_by(),
             discarded,
             input_panic: self.engine.take_panic(),
         }

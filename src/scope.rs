@@ -5,8 +5,8 @@ use std::fmt;
 use std::thread;
 
 use crate::context::Context;
-use crate::engine::Input;
-use crate::error::StartError;
+use crate::engine::{Input, plain_task};
+use crate::error::{InitError, StartError};
 use crate::job::Job;
 use crate::map::{ScopedMap, infallible, numbered};
 use crate::pool::{Order, WorkerPool};
@@ -111,7 +111,10 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let input = jobs.into_iter();
         let window = self.pool.window(self.pool.order());
         let input = Input::borrowed(input);
-        let (_, run) = self.pool.launch(self.scope, ctx, f, Some(input), window)?;
+        let (_, run) = self
+            .pool
+            .launch(self.scope, ctx, plain_task(f), Some(input), window)
+            .map_err(InitError::into_start_error)?;
         Ok(run)
     }
 }
@@ -211,7 +214,14 @@ impl<'scope> Scope<'scope, '_> {
         let window = self.pool.window(order);
         let (_, run) = self
             .pool
-            .launch(self.scope, ctx, infallible(f), Some(input), window)?;
+            .launch(
+                self.scope,
+                ctx,
+                plain_task(infallible(f)),
+                Some(input),
+                window,
+            )
+            .map_err(InitError::into_start_error)?;
         Ok(ScopedMap::new(run))
     }
 }

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::counts::Counts;
+use crate::outcome::Outcome;
 
 #[derive(Default)]
 #[repr(align(128))]
@@ -18,6 +19,8 @@ pub(crate) struct WorkerCounters {
     failed: AtomicU64,
     cancelled: AtomicU64,
     panicked: AtomicU64,
+    timed_out: AtomicU64,
+    retries: AtomicU64,
 }
 
 /// Which counter a finished job moves.
@@ -27,6 +30,20 @@ pub(crate) enum Finish {
     Failed,
     Cancelled,
     Panicked,
+    TimedOut,
+}
+
+impl Finish {
+    /// The counter an outcome moves.
+    pub(crate) fn of<T, E>(outcome: &Outcome<T, E>) -> Finish {
+        match outcome {
+            Outcome::Succeeded(_) => Finish::Succeeded,
+            Outcome::Failed(_) => Finish::Failed,
+            Outcome::Cancelled(_) => Finish::Cancelled,
+            Outcome::Panicked(_) => Finish::Panicked,
+            Outcome::TimedOut(_) => Finish::TimedOut,
+        }
+    }
 }
 
 impl WorkerCounters {
@@ -48,7 +65,14 @@ impl WorkerCounters {
             Finish::Failed => &self.failed,
             Finish::Cancelled => &self.cancelled,
             Finish::Panicked => &self.panicked,
+            Finish::TimedOut => &self.timed_out,
         });
+    }
+
+    /// Counts a job that will be tried again.
+    #[inline]
+    pub(crate) fn retried(&self) {
+        WorkerCounters::bump(&self.retries);
     }
 }
 
@@ -105,6 +129,8 @@ impl Counters {
             counts.failed += slot.failed.load(Relaxed);
             counts.cancelled += slot.cancelled.load(Relaxed);
             counts.panicked += slot.panicked.load(Relaxed);
+            counts.timed_out += slot.timed_out.load(Relaxed);
+            counts.retries += slot.retries.load(Relaxed);
         }
         counts.unstarted = self.unstarted.load(Relaxed);
         counts.submitted = submitted.max(started + counts.unstarted);

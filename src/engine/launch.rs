@@ -15,7 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
 
-use crate::engine::{Config, Engine, UnreadInput};
+use std::convert::Infallible;
+
+use crate::context::Context;
+use crate::engine::{Config, Engine, NoPolicy, UnreadInput};
 use crate::error::StartError;
 use crate::job::Job;
 use crate::unwind;
@@ -168,6 +171,34 @@ where
             }
         }
         engine.end();
+    }
+}
+
+/// What every worker of a run does: make its state with `init`, then run
+/// each job with `f` under `policy`.
+pub(crate) struct Task<Init, F, P> {
+    pub(crate) init: Init,
+    pub(crate) f: F,
+    pub(crate) policy: P,
+    /// Whether the launcher waits for every worker's `init` before it
+    /// lets any job in (a run whose state can fail to be made).
+    pub(crate) waits_for_init: bool,
+}
+
+/// A plain run's task: no state, no policy.
+#[expect(clippy::type_complexity, reason = "the task's three parts")]
+pub(crate) fn plain_task<A, T, E>(
+    f: impl Fn(&Context, A) -> Result<T, E>,
+) -> Task<
+    impl Fn() -> Result<(), Infallible>,
+    impl Fn(&mut (), &Context, A) -> Result<T, E>,
+    NoPolicy,
+> {
+    Task {
+        init: || Ok(()),
+        f: move |_: &mut (), ctx: &Context, args: A| f(ctx, args),
+        policy: NoPolicy,
+        waits_for_init: false,
     }
 }
 

@@ -12,6 +12,9 @@
 //! - `local_queue.rs`: each worker's local queue and unsent results.
 //! - `idle.rs`: idle workers, waking them, and the exact exit check.
 //! - `reorder.rs`: results back in input order, on the reader's side.
+//! - `policy.rs`: the opt-in policies a worker asks around each job.
+//! - `retries.rs`: jobs waiting out a back-off before another attempt.
+//! - `rate.rs`: a limit on job starts per second.
 //! - `batch_size.rs`: batch sizes from the measured cost of a job.
 //! - `capacity.rs`: the results capacity, counted in results.
 //! - `room.rs`: waiting for room, woken by whoever frees it or a cancel.
@@ -24,8 +27,11 @@ mod feeder;
 mod idle;
 mod launch;
 mod local_queue;
+mod policy;
 mod queue;
+mod rate;
 mod reorder;
+mod retries;
 mod room;
 mod spawner;
 mod worker;
@@ -39,14 +45,16 @@ use parking_lot::Mutex;
 use crate::context::Context;
 use crate::counts::Counts;
 use crate::error::ContextError;
-use crate::job::Job;
+use crate::job::{Job, JobDescriptor};
 use crate::outcome::{JobPanic, JobResult};
 
 pub(crate) use batch_size::RESULTS_WORK;
 pub(crate) use capacity::Capacity;
-pub(crate) use launch::Input;
+pub(crate) use launch::{Input, Task, plain_task};
+pub(crate) use policy::{NoPolicy, Policy};
 use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
+pub(crate) use rate::StartRate;
 pub(crate) use reorder::Reorder;
 pub(crate) use spawner::{Detached, Spawner};
 
@@ -57,6 +65,7 @@ use counters::Counters;
 use idle::IdleWorkers;
 use local_queue::LocalQueue;
 use queue::JobQueue;
+use retries::Retries;
 use spawner::Handle;
 
 /// A run's intake as its submitters see it, without the result types.
@@ -206,6 +215,10 @@ pub(crate) struct Engine<'scope, A, T, E> {
     counters: Arc<Counters>,
     /// Jobs that will not start, for the summary.
     unstarted: Mutex<Vec<Job<A>>>,
+    /// Jobs waiting out a back-off before another attempt.
+    retries: Retries<A, T, E>,
+    /// The job whose outcome cancelled the run (fail-fast).
+    tripped_by: Mutex<Option<JobDescriptor>>,
     /// The first panic of user code outside a job: the input iterator's
     /// `next` or drop, or the job function's drop.
     panic: Mutex<Option<JobPanic>>,
@@ -282,6 +295,8 @@ impl<'scope, A, T, E> Engine<'scope, A, T, E> {
             max_results: max_batch(config.results_capacity, workers, config.max_batch),
             counters,
             unstarted: Mutex::new(Vec::new()),
+            retries: Retries::new(),
+            tripped_by: Mutex::new(None),
             panic: Mutex::new(None),
             intake_cut_short: AtomicBool::new(false),
             cancelled_by: Mutex::new(None),
@@ -446,6 +461,18 @@ impl<'scope, A, T, E> Engine<'scope, A, T, E> {
     /// Why the context cut the run short, once the run has ended.
     pub(crate) fn cancelled_by(&self) -> Option<ContextError> {
         *self.cancelled_by.lock()
+    }
+
+    /// Cancels the run because of `job`'s outcome (fail-fast); the first
+    /// such job is kept for the summary.
+    fn trip(&self, job: &JobDescriptor) {
+        self.tripped_by.lock().get_or_insert_with(|| job.clone());
+        self.cancel();
+    }
+
+    /// The job whose outcome cancelled the run, if one did.
+    pub(crate) fn take_tripped_by(&self) -> Option<JobDescriptor> {
+        self.tripped_by.lock().take()
     }
 
     /// Takes the panic of user code outside a job, if there was one.

@@ -13,6 +13,7 @@ use crate::engine::capacity::Capacity;
 use crate::engine::counters::{Finish, WorkerCounters};
 use crate::engine::idle::Move;
 use crate::engine::local_queue::LocalQueue;
+use crate::engine::policy::Policy;
 use crate::engine::queue::Taken;
 use crate::engine::room::{SPINS, backoff};
 use crate::job::Job;
@@ -35,10 +36,18 @@ pub(crate) type Deliver<'a, T, E> = dyn Fn(Vec<JobResult<T, E>>, usize, &Arc<Cap
 
 impl<A, T, E> Engine<'_, A, T, E> {
     /// Runs worker `index` until no job is left to start and none can
-    /// come, or the run is cancelled.
-    pub(crate) fn work<F>(&self, index: usize, f: &F, deliver: &Deliver<'_, T, E>)
-    where
-        F: Fn(&Context, A) -> Result<T, E>,
+    /// come, or the run is cancelled: each job with `f`, the worker's
+    /// `state`, and the run's `policy`.
+    pub(crate) fn work<S, F, P>(
+        &self,
+        index: usize,
+        state: &mut S,
+        f: &F,
+        policy: &P,
+        deliver: &Deliver<'_, T, E>,
+    ) where
+        F: Fn(&mut S, &Context, A) -> Result<T, E>,
+        P: Policy<A, T, E>,
     {
         let mut worker = Worker {
             engine: self,
@@ -68,7 +77,12 @@ impl<A, T, E> Engine<'_, A, T, E> {
                 continue;
             }
             worker.start_clock();
-            let result = execute(&self.ctx, worker.counters, f, job);
+            let Some(result) = worker.execute(state, f, policy, job) else {
+                // Waiting for another attempt, or for a start slot that a
+                // cancel ended.
+                next = worker.local.next_job();
+                continue;
+            };
             next = worker
                 .local
                 .finish_and_next(result, worker.results_batch, &mut full);
@@ -81,31 +95,16 @@ impl<A, T, E> Engine<'_, A, T, E> {
                 worker.send(worker.local.take_unsent());
             }
         }
-        worker.send(worker.local.take_unsent());
+        let mut last = worker.local.take_unsent();
+        // Only after a cancel can a job still wait for another attempt
+        // (the exit check waits for them otherwise): it comes back with
+        // the outcome of the attempt it made last.
+        for (job, outcome) in self.retries.drain() {
+            worker.counters.finished(Finish::of(&outcome));
+            last.push(JobResult::new(job.into_parts().0, outcome));
+        }
+        worker.send(last);
     }
-}
-
-/// Runs one job, catching its panic, and counts it.
-#[inline]
-fn execute<A, T, E, F>(
-    ctx: &Context,
-    counters: &WorkerCounters,
-    f: &F,
-    job: Job<A>,
-) -> JobResult<T, E>
-where
-    F: Fn(&Context, A) -> Result<T, E>,
-{
-    let (descriptor, args) = job.into_parts();
-    counters.started();
-    let (outcome, how) = match unwind::catch(|| f(ctx, args)) {
-        Ok(Ok(value)) => (Outcome::Succeeded(value), Finish::Succeeded),
-        Ok(Err(err)) if ctx.is_cancelled() => (Outcome::Cancelled(err), Finish::Cancelled),
-        Ok(Err(err)) => (Outcome::Failed(err), Finish::Failed),
-        Err(panic) => (Outcome::Panicked(panic), Finish::Panicked),
-    };
-    counters.finished(how);
-    JobResult::new(descriptor, outcome)
 }
 
 struct Worker<'a, 'scope, A, T, E> {
@@ -121,6 +120,82 @@ struct Worker<'a, 'scope, A, T, E> {
     results_batch: usize,
     /// When this worker last took the open batch.
     open_batch_taken: Option<Instant>,
+}
+
+impl<A, T, E> Worker<'_, '_, A, T, E> {
+    /// Runs one job, catching its panic, and counts it. `None` if the job
+    /// will be tried again, or if a cancel came while it waited for a
+    /// start slot (it then comes back unstarted).
+    #[inline]
+    fn execute<S, F, P>(
+        &self,
+        state: &mut S,
+        f: &F,
+        policy: &P,
+        job: Job<A>,
+    ) -> Option<JobResult<T, E>>
+    where
+        F: Fn(&mut S, &Context, A) -> Result<T, E>,
+        P: Policy<A, T, E>,
+    {
+        let engine = self.engine;
+        let run_ctx = &engine.ctx;
+        if let Some(rate) = policy.start_rate()
+            && rate.wait(run_ctx.done()).is_err()
+        {
+            engine.give_back([job]);
+            return None;
+        }
+        let (descriptor, args) = job.into_parts();
+        let again = policy.keep_for_retry(&args);
+        if descriptor.attempts == 0 {
+            self.counters.started();
+        }
+        // A job with a timeout gets a context of its own, ended by its
+        // deadline or by the run's.
+        let job_ctx = policy
+            .job_timeout()
+            .map(|timeout| Context::with_timeout(run_ctx, timeout));
+        let ctx = job_ctx.as_ref().unwrap_or(run_ctx);
+        let returned = unwind::catch(|| f(state, ctx, args));
+        let timed_out = || {
+            job_ctx.as_ref().is_some_and(|job_ctx| {
+                job_ctx.expire_if_past(Instant::now());
+                job_ctx.is_cancelled() && !run_ctx.is_cancelled()
+            })
+        };
+        let outcome = match returned {
+            Ok(Ok(value)) if timed_out() => {
+                // Late: the value is dropped, here on the worker.
+                engine.drop_user_value(value);
+                Outcome::TimedOut(None)
+            }
+            Ok(Ok(value)) => Outcome::Succeeded(value),
+            Ok(Err(err)) if run_ctx.is_cancelled() => Outcome::Cancelled(err),
+            Ok(Err(err)) if timed_out() => Outcome::TimedOut(Some(err)),
+            Ok(Err(err)) => Outcome::Failed(err),
+            Err(panic) => Outcome::Panicked(panic),
+        };
+        drop(job_ctx);
+        if let Some(args) = again
+            && !run_ctx.is_ended()
+            && let Some(delay) = policy.retry_after(&outcome, descriptor.attempts)
+        {
+            self.counters.retried();
+            let at = Instant::now() + delay;
+            engine
+                .retries
+                .schedule(at, Job::with_descriptor(descriptor, args), outcome);
+            // A sleeping worker sets its alarm by the first job due.
+            engine.idle.work_added();
+            return None;
+        }
+        self.counters.finished(Finish::of(&outcome));
+        if policy.trips(&outcome) {
+            engine.trip(&descriptor);
+        }
+        Some(JobResult::new(descriptor, outcome))
+    }
 }
 
 impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
@@ -217,32 +292,62 @@ impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
             if let Some((jobs, moving)) = self.steal() {
                 return self.stock(jobs, moving);
             }
+            // Jobs waiting out a back-off come last: they have waited
+            // anyway, and may wait until the others are done.
+            let retry_due = engine.retries.next_due();
+            if retry_due.is_some() {
+                let moving = idle.begin_move();
+                if let Some(job) = engine.retries.take_due(Instant::now()) {
+                    return self.stock(vec![job], moving);
+                }
+            }
             if closed {
+                if let Some(due) = retry_due {
+                    // Only retries are left (or jobs on their way to a
+                    // local queue): sleep until the first is due.
+                    crossbeam_channel::select! {
+                        recv(engine.ctx.done()) -> _ => return false,
+                        default(due.saturating_duration_since(Instant::now())) => {}
+                    }
+                    continue;
+                }
                 if self.nothing_waiting() {
                     return false;
                 }
                 std::thread::yield_now();
                 continue;
             }
-            // Sleeps until a batch arrives, work is reported, the run is
-            // cancelled, or (when paced) it may take the open batch again.
-            // A paced worker takes no nudges: a nudge it swallowed would
-            // not reach a worker that may take the open batch now.
             // A shutdown from a `RunHandle` ends the intake without closing
             // the queue: the first worker to sleep closes it.
             if engine.intake.is_ended() {
                 engine.queue.close();
                 continue;
             }
+            // Sleeps until a batch arrives, work is reported, the run is
+            // cancelled, the intake ends, or (when paced) it may take the
+            // open batch again, or a retry is due. A paced worker takes no
+            // nudges: a nudge it swallowed would not reach a worker that
+            // may take the open batch now.
+            let wake_at = match (paced_until, retry_due) {
+                (Some(paced), Some(due)) => Some(paced.min(due)),
+                (paced, due) => paced.or(due),
+            };
             let moving = idle.begin_move();
-            let received = match paced_until {
-                Some(until) => crossbeam_channel::select! {
+            let received = match (paced_until, wake_at) {
+                (Some(_), Some(until)) => crossbeam_channel::select! {
                     recv(engine.queue.batches()) -> batch => batch.ok(),
                     recv(engine.ctx.done()) -> _ => return false,
                     recv(engine.intake.done()) -> _ => None,
                     default(until.saturating_duration_since(Instant::now())) => None,
                 },
-                None => crossbeam_channel::select! {
+                (None, Some(until)) => crossbeam_channel::select! {
+                    recv(engine.queue.batches()) -> batch => batch.ok(),
+                    recv(idle.nudges()) -> _ => None,
+                    recv(engine.ctx.done()) -> _ => return false,
+                    recv(engine.intake.done()) -> _ => None,
+                    default(until.saturating_duration_since(Instant::now())) => None,
+                },
+                _ => crossbeam_channel::select! {
                     recv(engine.queue.batches()) -> batch => batch.ok(),
                     recv(idle.nudges()) -> _ => None,
                     recv(engine.ctx.done()) -> _ => return false,
@@ -287,6 +392,8 @@ impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
             return false;
         }
         let seen = idle.moves_so_far();
-        self.engine.local_queues.iter().all(LocalQueue::has_no_jobs) && idle.nothing_waiting(seen)
+        self.engine.retries.is_empty()
+            && self.engine.local_queues.iter().all(LocalQueue::has_no_jobs)
+            && idle.nothing_waiting(seen)
     }
 }
