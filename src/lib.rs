@@ -201,6 +201,44 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Policies: fail-fast, timeouts, retries, rates, per-worker state
+//!
+//! [`WorkerPool::run_builder`] starts a run with opt-in policies that
+//! compose freely: [`fail_fast`](RunBuilder::fail_fast) (cancel at the
+//! first failure, which keeps its own outcome and is named in
+//! [`Summary::tripped_by`]), [`job_timeout`](RunBuilder::job_timeout) (each
+//! job its own deadline, [`Outcome::TimedOut`]), [`retry`](RunBuilder::retry)
+//! (a [`Retry`] with back-off and jitter; jobs wait it out in the run, not
+//! on a worker), [`start_rate`](RunBuilder::start_rate) (at most N starts a
+//! second) and [`worker_state`](RunBuilder::worker_state) (a value made once
+//! per worker thread and lent to each of its jobs). [`Builder`] adds thread
+//! hooks: [`on_thread_start`](Builder::on_thread_start) and
+//! [`on_thread_exit`](Builder::on_thread_exit).
+//!
+//! ```
+//! use std::time::Duration;
+//! use wpool::{Context, Job, Retry, WorkerPool};
+//!
+//! let pool = WorkerPool::new(4)?;
+//! let run = pool
+//!     .run_builder()
+//!     .fail_fast()
+//!     .job_timeout(Duration::from_secs(2))
+//!     .retry(Retry::attempts(3).exponential(Duration::from_millis(1), Duration::from_millis(50)))
+//!     .start_rate(1_000, 10)
+//!     .worker_state(|| Ok::<_, String>(Vec::<u8>::with_capacity(4096)))
+//!     .run(&Context::background(), (0..20u32).map(|i| Job::new(i, i)), |scratch, ctx, i| {
+//!         ctx.check().map_err(|e| e.to_string())?;
+//!         scratch.clear();
+//!         scratch.resize(i as usize, 0);
+//!         Ok::<_, String>(scratch.len())
+//!     })?;
+//! let summary = run.wait();
+//! assert_eq!(summary.counts.succeeded, 20);
+//! assert_eq!(summary.tripped_by, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Borrowing from the stack
 //!
 //! [`WorkerPool::scope`] is [`std::thread::scope`] for runs: inside it,
