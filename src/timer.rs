@@ -1,6 +1,7 @@
 //! The deadline thread: one thread for every context deadline in the
 //! process, started when the first deadline is registered and gone again
-//! once none is pending, so an idle process keeps no timer thread.
+//! once none has been pending for a moment (`LINGER`), so an idle process
+//! keeps no timer thread.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -17,6 +18,10 @@ pub(crate) trait Expire: Send + Sync {
 }
 
 type Inner = dyn Expire;
+
+/// How long the thread stays once no deadline is pending, for the next
+/// one: starting a thread costs tens of microseconds, waiting costs none.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The process's deadline timer, which every context deadline uses.
 static TIMER: Timer = Timer::new("wpool-timer");
@@ -123,6 +128,8 @@ impl Timer {
 
     fn run(&self) {
         let mut timers = self.timers.lock();
+        // Since when no deadline has been pending.
+        let mut idle_since: Option<Instant> = None;
         loop {
             let now = Instant::now();
             let mut expired = Vec::new();
@@ -152,10 +159,22 @@ impl Timer {
                     timers.waiting_until = None;
                 }
                 None => {
-                    timers.thread_running = false;
-                    return;
+                    // Jobs with a timeout each come and go one after the
+                    // other: a thread that left at every gap would be
+                    // started again for the next job.
+                    let idle_since = *idle_since.get_or_insert(now);
+                    let until = idle_since + LINGER;
+                    if now >= until {
+                        timers.thread_running = false;
+                        return;
+                    }
+                    timers.waiting_until = Some(until);
+                    self.wake.wait_until(&mut timers, until);
+                    timers.waiting_until = None;
+                    continue;
                 }
             }
+            idle_since = None;
         }
     }
 }
