@@ -388,3 +388,148 @@ fn fail_fast_stops_at_the_first_failure() {
         assert_verifiable(&lines, tree.path());
     });
 }
+
+/// `ORDER_WINDOW_PER_WORKER` in the example, times the 2 workers the
+/// stuck-file test runs: how many files `--ordered` may have between its
+/// walk and its output.
+#[cfg(target_os = "linux")]
+const WINDOW: u64 = 2 * 512;
+
+/// Kills the example if the test fails while the example waits on it.
+#[cfg(target_os = "linux")]
+struct KillOnDrop(Option<std::process::Child>);
+
+#[cfg(target_os = "linux")]
+impl KillOnDrop {
+    fn id(&self) -> u32 {
+        self.0.as_ref().expect("not waited for").id()
+    }
+
+    /// Waits for the example to exit, reading its stdout and stderr.
+    fn output(mut self) -> Output {
+        let child = self.0.take().expect("not waited for");
+        child.wait_with_output().expect("wait for checksum")
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The bytes a process has read so far (`rchar` in `/proc/PID/io`): every
+/// `read`, of files, pipes and its own start-up alike.
+#[cfg(target_os = "linux")]
+fn bytes_read(pid: u32) -> u64 {
+    let io = fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap_or_else(|err| panic!("/proc/{pid}/io: {err} (did checksum exit?)"));
+    io.lines()
+        .find_map(|line| line.strip_prefix("rchar:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("/proc/PID/io has rchar")
+}
+
+/// `--ordered` behind a first file that does not finish: the rest of the
+/// walk is hashed up to the window and no further (the example's own
+/// reorder buffer, before `Order::Input`, read every file meanwhile), and
+/// once the first file ends the output is complete and in walk order.
+///
+/// The first file is a FIFO (which `WPOOL_CHECKSUM_READ_FIFOS=1` lets the
+/// example hash) that the test writes only after checking how far the
+/// example read: its other files are 4 KiB each, so `rchar` counts them.
+#[cfg(target_os = "linux")]
+#[test]
+fn ordered_reads_no_more_than_a_window_past_a_stuck_file() {
+    use sha2::{Digest, Sha256};
+    use std::time::Instant;
+
+    const FILE_LEN: u64 = 4096;
+    /// Its start-up reads (`rchar` counts the loader's reads of libraries,
+    /// ~10 KB here) count as at most this many files.
+    const START_UP: u64 = 16;
+    watchdog_for(LIMIT, || {
+        let tree = TempDir::new().unwrap();
+        let stuck = tree.path().join("stuck");
+        let mkfifo = Command::new("mkfifo").arg(&stuck).status();
+        assert!(mkfifo.expect("run mkfifo").success());
+        let dir = tree.path().join("files");
+        fs::create_dir(&dir).unwrap();
+        for n in 0..WINDOW * 3 / 2 {
+            let name = dir.join(format!("f{n:04}"));
+            fs::write(name, noise(n, FILE_LEN as usize)).unwrap();
+        }
+        // The FIFO first on the command line is first in the walk.
+        let started = Instant::now();
+        let child = Command::new(checksum_bin())
+            .args(["--ordered", "--workers", "2"])
+            .args([stuck.as_os_str(), dir.as_os_str()])
+            .env("WPOOL_CHECKSUM_READ_FIFOS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn checksum");
+        let child = KillOnDrop(Some(child));
+        let pid = child.id();
+        let files_read = || bytes_read(pid) / FILE_LEN;
+        let tick = crossbeam_channel::never::<()>();
+
+        // Half a window read past the stuck file: the walk is under way.
+        while files_read() < WINDOW / 2 {
+            assert!(
+                started.elapsed() < common::PATIENCE,
+                "checksum read {} files in {:?}",
+                files_read(),
+                common::PATIENCE
+            );
+            let _ = tick.recv_timeout(Duration::from_millis(1));
+        }
+        // At the pace it read that half window, it could read every other
+        // file four times over while we watch: it must stop at the window.
+        let half_window = started.elapsed();
+        let watch = Instant::now();
+        let mut most = 0;
+        while watch.elapsed() < (half_window * 4).max(common::QUIET) {
+            most = most.max(files_read());
+            assert!(
+                most < WINDOW + START_UP,
+                "{most} files read past a stuck one (window: {WINDOW})"
+            );
+            let _ = tick.recv_timeout(Duration::from_millis(1));
+        }
+        // The window is full, not smaller than promised: only the stuck
+        // file's place is not read.
+        assert!(
+            most >= WINDOW - 1,
+            "only {most} files read past the stuck one"
+        );
+
+        // Now the first file: written, closed, hashed.
+        let content = b"the slow first file\n";
+        fs::write(&stuck, content).unwrap();
+        let output = child.output();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+        assert!(
+            stderr.contains(&format!("{} hashed", WINDOW * 3 / 2 + 1)),
+            "stderr: {stderr}"
+        );
+
+        let digest: String = Sha256::digest(content)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let mut expected = format!("{digest}  {}\n", stuck.display()).into_bytes();
+        let files = files_in_walk_order(&dir);
+        let args: Vec<&OsStr> = files.iter().map(|path| path.as_os_str()).collect();
+        expected.extend(sha256sum(&args).stdout);
+        assert!(
+            output.stdout == expected,
+            "--ordered output is not every file in walk order"
+        );
+    });
+}
