@@ -13,7 +13,8 @@
 //!
 //! Options: `--ordered` (print in walk order instead of completion order),
 //! `--workers N` (default: one per CPU), `--timeout SECS` (a deadline for the
-//! whole run), `--fail-fast` (stop at the first file that fails), `--help`.
+//! whole run), `--timeout-per-file SECS` (give up on one file, go on with
+//! the others), `--fail-fast` (stop at the first file that fails), `--help`.
 //! `clap` parses them (the `Options` struct below).
 //!
 //! How it uses wpool:
@@ -23,8 +24,13 @@
 //!   thread pulls it. A tree of a million files starts hashing at once and
 //!   never sits in memory. Each job's id is its index in the walk.
 //! - One job function is shared by all jobs. It reads the file in 64 KiB
-//!   chunks and calls [`Context::check`] between chunks, so Ctrl-C (which
-//!   cancels the context) or `--timeout` stops a big file within a chunk.
+//!   chunks into its worker's buffer (made once per worker with
+//!   [`RunBuilder::worker_state`](wpool::RunBuilder::worker_state)) and
+//!   calls [`Context::check`] between chunks, so Ctrl-C (which cancels the
+//!   context), `--timeout` or `--timeout-per-file` (each file's own
+//!   context, [`RunBuilder::job_timeout`](wpool::RunBuilder::job_timeout))
+//!   stops a big file within a chunk. `--fail-fast` is the run's own
+//!   policy, [`RunBuilder::fail_fast`](wpool::RunBuilder::fail_fast).
 //! - Results are read like an iterator, in completion order. `--ordered`
 //!   runs the pool in [`Order::Input`]: the run hands out the results in
 //!   walk order, and its window of [`ORDER_WINDOW_PER_WORKER`] files per
@@ -69,8 +75,8 @@
 //! needs: the job waits in `open` for a writer and reads until it closes
 //! (where no cancel reaches it).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, IsTerminal, Read, StdoutLock, Write};
@@ -118,6 +124,9 @@ struct Options {
     /// Stop at the first file that cannot be hashed
     #[arg(long)]
     fail_fast: bool,
+    /// Give up on a file after SECS seconds, and go on with the others
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    timeout_per_file: Option<Duration>,
 }
 
 /// Parses `--timeout`: seconds, fractions allowed.
@@ -255,14 +264,10 @@ fn walk(
         .map(|(index, target)| Job::new(index as u64, target))
 }
 
-thread_local! {
-    /// Each worker's read buffer, reused for every file it hashes.
-    static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; CHUNK]);
-}
-
 /// The job function: hashes one file, chunk by chunk, stopping early once
 /// `ctx` ends.
 fn hash_file(
+    buffer: &mut [u8],
     ctx: &Context,
     path: PathBuf,
     hashed: &AtomicU64,
@@ -282,24 +287,22 @@ fn hash_file(
     let mut file = File::open(&path).map_err(|err| fail(Reason::from_io(err)))?;
     let mut hasher = Sha256::new();
     let mut bytes = 0;
-    BUFFER.with_borrow_mut(|buffer| {
-        loop {
-            match aids.throttle {
-                Some(pause) => ctx.sleep(pause),
-                None => ctx.check(),
-            }
-            .map_err(|err| fail(Reason::Stopped(err)))?;
-            let n = match file.read(buffer) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(fail(Reason::from_io(err))),
-            };
-            hasher.update(&buffer[..n]);
-            bytes += n as u64;
-            hashed.fetch_add(n as u64, Ordering::Relaxed);
+    loop {
+        match aids.throttle {
+            Some(pause) => ctx.sleep(pause),
+            None => ctx.check(),
         }
-    })?;
+        .map_err(|err| fail(Reason::Stopped(err)))?;
+        let n = match file.read(buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(fail(Reason::from_io(err))),
+        };
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
+        hashed.fetch_add(n as u64, Ordering::Relaxed);
+    }
     Ok(Hashed {
         path,
         digest: hasher.finalize().into(),
@@ -424,6 +427,13 @@ impl Tally {
                 *self.failed.entry("other").or_default() += 1;
                 Report::Failure(format!("file #{index}: {panic}"))
             }
+            Outcome::TimedOut(err) => {
+                *self.failed.entry("timed out").or_default() += 1;
+                Report::Failure(match err {
+                    Some(err) => format!("{}: timed out", err.path.display()),
+                    None => format!("file #{index}: timed out"),
+                })
+            }
             _ => {
                 *self.failed.entry("other").or_default() += 1;
                 Report::Failure(format!("file #{index}: ended in an unknown way"))
@@ -499,12 +509,22 @@ fn main() -> ExitCode {
     let jobs = walk(options.paths, found.clone());
     let job_fn = {
         let hashed = hashed.clone();
-        move |ctx: &Context, target: Target| match target {
-            Target::File(path) => hash_file(ctx, path, &hashed, aids),
+        move |buffer: &mut Vec<u8>, ctx: &Context, target: Target| match target {
+            Target::File(path) => hash_file(buffer, ctx, path, &hashed, aids),
             Target::WalkError(err) => Err(err),
         }
     };
-    let mut run = match pool.run(&ctx, jobs, job_fn) {
+    let mut policies = pool.run_builder();
+    if options.fail_fast {
+        // The run cancels itself at the first file that fails.
+        policies = policies.fail_fast();
+    }
+    if let Some(timeout) = options.timeout_per_file {
+        policies = policies.job_timeout(timeout);
+    }
+    // Each worker's read buffer, made once and reused for every file.
+    let policies = policies.worker_state(|| Ok::<_, Infallible>(vec![0; CHUNK]));
+    let mut run = match policies.run(&ctx, jobs, job_fn) {
         Ok(run) => run,
         Err(err) => {
             eprintln!("checksum: {err}");
@@ -525,12 +545,8 @@ fn main() -> ExitCode {
             Ok(result) => {
                 let (descriptor, outcome) = result.into_parts();
                 let index = descriptor.id().as_u64().expect("ids are walk indices");
-                let failures = tally.failures();
                 let report = tally.record(index, outcome);
                 printer.emit(report);
-                if options.fail_fast && tally.failures() > failures {
-                    run.cancel();
-                }
             }
             Err(NextTimeoutError::Timeout) => {}
             Err(NextTimeoutError::Finished) => break,
@@ -581,7 +597,7 @@ fn main() -> ExitCode {
         (130, "; interrupted")
     } else if stopped && summary.cancelled_by == Some(ContextError::DeadlineExceeded) {
         (124, "; timed out")
-    } else if stopped && options.fail_fast && tally.failures() > 0 {
+    } else if summary.tripped_by.is_some() {
         (1, "; stopped at the first failure")
     } else {
         (u8::from(tally.failures() > 0), "")

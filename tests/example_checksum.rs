@@ -533,3 +533,38 @@ fn ordered_reads_no_more_than_a_window_past_a_stuck_file() {
         );
     });
 }
+
+#[test]
+fn timeout_per_file_gives_up_on_a_slow_file_and_goes_on() {
+    watchdog_for(LIMIT, || {
+        // One big file (64 chunks of 20 ms: over a second) among small ones
+        // (one chunk each): only the big one runs past 0.3 s.
+        let tree = TempDir::new().unwrap();
+        fs::write(tree.path().join("big"), noise(1, 64 << 16)).unwrap();
+        for n in 0..5 {
+            fs::write(tree.path().join(format!("small{n}")), noise(n + 2, 1000)).unwrap();
+        }
+        let args = [
+            "--timeout-per-file".as_ref(),
+            "0.3".as_ref(),
+            "--workers".as_ref(),
+            "2".as_ref(),
+            tree.path().as_ref(),
+        ];
+        let output = throttled(&args).output().expect("run checksum");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+        assert!(stderr.contains("big: timed out"), "stderr: {stderr}");
+        assert!(
+            stderr.contains("5 hashed") && stderr.contains("1 timed out"),
+            "stderr: {stderr}"
+        );
+        let lines: Vec<String> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(lines.len(), 5);
+        assert_verifiable(&lines, tree.path());
+    });
+}
