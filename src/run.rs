@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
@@ -93,6 +94,10 @@ pub struct ScopedRun<'scope, A, T, E> {
     /// came ahead of their turn.
     /// (Boxed: a `Run` travels by value in `wait_timeout`'s error.)
     reorder: Option<Box<Reorder<T, E>>>,
+    /// Set when the raw results channel is handed out in input order: its
+    /// batches come in completion order and never reach the reordering,
+    /// which the next read then ends rather than wait for them.
+    raw_channel_taken: AtomicBool,
     done: Receiver<()>,
     /// Set once the run's threads are joined and its summary taken.
     ended: bool,
@@ -216,6 +221,7 @@ impl<'scope, A, T, E> ScopedRun<'scope, A, T, E> {
     ) -> Self {
         ScopedRun {
             reorder: engine.reorder().map(Box::new),
+            raw_channel_taken: AtomicBool::new(false),
             engine,
             results,
             buffer: Vec::new().into_iter(),
@@ -316,6 +322,11 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
             if let Some(result) = self.buffer.next() {
                 return Ok(result);
             }
+            if self.reorder.is_some() && self.raw_channel_taken.load(Ordering::Relaxed) {
+                // What is held comes first, then completion order.
+                self.buffer = self.stop_reordering().into_iter();
+                continue;
+            }
             let Some(reorder) = &mut self.reorder else {
                 self.buffer = self.next_batch(deadline)?.into_iter();
                 continue;
@@ -372,11 +383,6 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
             Err(TryRecvError::Disconnected) => return self.end_of_results(deadline),
             Err(TryRecvError::Empty) => {}
         }
-        if let Some(reorder) = &mut self.reorder {
-            // Before blocking: a producer may wait for these places to
-            // queue the very job this reader waits for.
-            reorder.release();
-        }
         let soon = Instant::now() + RESULTS_WORK;
         match self
             .results
@@ -408,9 +414,6 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
         &mut self,
         deadline: Option<Instant>,
     ) -> Result<Vec<JobResult<T, E>>, NextTimeoutError> {
-        if let Some(reorder) = &mut self.reorder {
-            reorder.release();
-        }
         match recv_until(&self.done, deadline) {
             Err(RecvTimeoutError::Disconnected) => Err(NextTimeoutError::Finished),
             _ => Err(NextTimeoutError::Timeout),
@@ -428,6 +431,12 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
     /// once this disconnects, call `next` until it returns `None` for any
     /// results it still holds. A batch holds its share of the results
     /// capacity until it is dropped.
+    ///
+    /// In [`Order::Input`](crate::Order::Input), batches come off this
+    /// channel in completion order, and handing the channel out ends the
+    /// run's reordering: `next` then returns the results it held back, in
+    /// order, and after them every result as it comes. (Reordering cannot
+    /// wait for results that were read here.)
     ///
     /// A reader of this channel alone gets each result when its worker
     /// sends its batch: after about 1 ms of work, when the worker runs out
@@ -459,6 +468,9 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
     /// assert_eq!(seen, 100);
     /// ```
     pub fn results(&self) -> &Receiver<ResultBatch<T, E>> {
+        if self.reorder.is_some() {
+            self.raw_channel_taken.store(true, Ordering::Relaxed);
+        }
         &self.results
     }
 
@@ -702,13 +714,9 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
     /// assert_eq!(summary.counts.succeeded, 1);
     /// ```
     pub fn wait_deadline(mut self, deadline: Instant) -> Result<Summary<A>, Self> {
-        /// Results dropped between two looks at the clock.
-        const CHECK_EVERY: usize = 64;
         let mut discarded = 0;
         if self.reorder.is_some() {
-            let held = self.stop_reordering();
-            let buffered = std::mem::take(&mut self.buffer);
-            self.buffer = buffered.chain(held).collect::<Vec<_>>().into_iter();
+            return self.wait_deadline_in_order(deadline);
         }
         loop {
             // The buffer is dropped a slice at a time, with a look at the
@@ -746,6 +754,30 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
         }
     }
 
+    /// [`wait_deadline`](Self::wait_deadline) in input order: the results
+    /// are dropped as they are handed out, so that a run given back can go
+    /// on in input order.
+    fn wait_deadline_in_order(mut self, deadline: Instant) -> Result<Summary<A>, Self> {
+        let mut discarded = 0u64;
+        loop {
+            if discarded % CHECK_EVERY as u64 == 0 && Instant::now() >= deadline {
+                self.engine.add_discarded(discarded);
+                return Err(self);
+            }
+            match self.receive(Some(deadline)) {
+                Ok(result) => {
+                    drop(result);
+                    discarded += 1;
+                }
+                Err(NextTimeoutError::Finished) => return Ok(self.end(discarded)),
+                Err(NextTimeoutError::Timeout) => {
+                    self.engine.add_discarded(discarded);
+                    return Err(self);
+                }
+            }
+        }
+    }
+
     /// Joins the run's last thread and collects the summary; every result
     /// has been read or dropped, and `done` has disconnected or is about to.
     fn end(&mut self, mut discarded: u64) -> Summary<A> {
@@ -764,6 +796,11 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
         }
     }
 }
+
+/// Results `wait_deadline` drops between two looks at the clock: dropping a
+/// result runs user code, which may be slow, and results may never stop
+/// coming.
+const CHECK_EVERY: usize = 64;
 
 /// A receive that waits until `deadline`, or for as long as it takes.
 fn recv_until<M>(channel: &Receiver<M>, deadline: Option<Instant>) -> Result<M, RecvTimeoutError> {

@@ -342,3 +342,81 @@ fn wait_timeout_under_a_small_window_comes_back_and_can_wait_again() {
         assert_eq!(summary.counts.succeeded, 100);
     });
 }
+
+#[test]
+fn taking_the_raw_channel_ends_the_reordering_and_nothing_stalls() {
+    watchdog(|| {
+        let pool = ordered_pool(2, 4);
+        let mut run = pool
+            .run(
+                &Context::background(),
+                (0..100u64).map(|i| Job::new(i, i)),
+                |_, i: u64| Ok::<_, String>(i),
+            )
+            .unwrap();
+        // A batch read off the raw channel and dropped: its results never
+        // reach the reordering, which must not wait for them.
+        let raw = run.results().recv_timeout(SOON).unwrap().len();
+        let rest = run.by_ref().count();
+        assert_eq!(raw + rest, 100);
+    });
+}
+
+#[test]
+fn a_thread_that_submits_and_reads_in_turn_never_waits_for_itself() {
+    watchdog(|| {
+        let pool = ordered_pool(1, 4);
+        let (submitter, mut run) = pool
+            .start(&Context::background(), |_, i: u64| Ok::<_, String>(i))
+            .unwrap();
+        let mut got = Vec::new();
+        for i in 0..200u64 {
+            // A full window waits for results this same thread hands out.
+            while let Err(refused) = submitter.submit_timeout(Job::new(i, i), QUIET) {
+                assert!(refused.is_timeout(), "{refused:?}");
+                got.push(run.next().unwrap().id().as_u64().unwrap());
+            }
+            while let Ok(result) = run.try_next() {
+                got.push(result.id().as_u64().unwrap());
+            }
+        }
+        drop(submitter);
+        got.extend(run.map(|r| r.id().as_u64().unwrap()));
+        assert_eq!(got, (0..200).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn a_run_given_back_by_wait_timeout_keeps_its_input_order() {
+    watchdog(|| {
+        let pool = WorkerPool::builder()
+            .workers(4)
+            .order(Order::Input)
+            .order_window(64)
+            .max_batch(1)
+            .build()
+            .unwrap();
+        let (release_tx, release_rx) = unbounded::<()>();
+        let mut run = pool
+            .run(
+                &Context::background(),
+                (0..2_000u64).map(|i| Job::new(i, i)),
+                move |_, i: u64| {
+                    if i == 100 {
+                        let _ = release_rx.recv();
+                    }
+                    Ok::<_, String>(i)
+                },
+            )
+            .unwrap();
+        assert_eq!(run.next().unwrap().id().as_u64(), Some(0));
+        let mut run = run.wait_timeout(QUIET).unwrap_err();
+        release_tx.send(()).unwrap();
+        let rest = ids(run.by_ref());
+        assert!(
+            rest.windows(2).all(|w| w[0] < w[1]),
+            "out of order after wait_timeout"
+        );
+        assert_eq!(rest.last(), Some(&1_999));
+    });
+}

@@ -45,11 +45,6 @@ impl Capacity {
             .is_ok()
     }
 
-    /// How many credits there are.
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
-    }
-
     /// Takes as many credits as fit, up to `max`; at least one if nothing
     /// is in flight. Returns how many it took, 0 if none fit.
     pub(crate) fn try_take_up_to(&self, max: usize) -> usize {

@@ -334,7 +334,7 @@ impl<'scope, A, T, E> Engine<'scope, A, T, E> {
     /// hands them out in that order.
     pub(crate) fn reorder(&self) -> Option<Reorder<T, E>> {
         let window = self.window.as_ref()?;
-        Some(Reorder::new(window.clone(), window.limit()))
+        Some(Reorder::new(window.clone()))
     }
 
     /// Queues a submitted job, waiting for room as `wait` allows.

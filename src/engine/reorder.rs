@@ -10,19 +10,17 @@
 //! being taken in and being handed out: behind a slow job, producers wait
 //! and the ring cannot outgrow the window.
 //!
-//! Credits go back a few at a time (a shared atomic per result would cost
-//! a fast run a few percent), and always before the reader blocks: a
-//! producer may be waiting for exactly those credits before it queues the
-//! job the reader waits for.
+//! Each credit goes back the moment its result is handed out, not a few at
+//! a time: the thread that reads may be the one that submits next (a loop
+//! that submits and drains with `try_next`), and a credit it kept would be
+//! the one its own submission waits for. That costs one shared atomic
+//! operation per result.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::engine::capacity::Capacity;
 use crate::outcome::JobResult;
-
-/// Credits handed back at once, at most; fewer with a small window.
-const RELEASE_EVERY: usize = 256;
 
 pub(crate) struct Reorder<T, E> {
     /// The place of `ring[0]`: the next result to hand out.
@@ -34,20 +32,15 @@ pub(crate) struct Reorder<T, E> {
     /// Results whose place was taken or passed: never, unless the engine
     /// gave a place twice; handed out at once rather than lost.
     strays: Vec<JobResult<T, E>>,
-    /// Results handed out whose credits have not gone back yet.
-    handed_out: usize,
-    release_every: usize,
     window: Arc<Capacity>,
 }
 
 impl<T, E> Reorder<T, E> {
-    pub(crate) fn new(window: Arc<Capacity>, window_size: usize) -> Self {
+    pub(crate) fn new(window: Arc<Capacity>) -> Self {
         Reorder {
             next: 0,
             ring: VecDeque::new(),
             strays: Vec::new(),
-            handed_out: 0,
-            release_every: (window_size / 8).clamp(1, RELEASE_EVERY),
             window,
         }
     }
@@ -76,7 +69,7 @@ impl<T, E> Reorder<T, E> {
     /// Hands out the next result in input order, if it has arrived.
     pub(crate) fn pop(&mut self) -> Option<JobResult<T, E>> {
         if let Some(stray) = self.strays.pop() {
-            self.handed_out += 1;
+            self.window.give_back(1);
             return Some(stray);
         }
         if !matches!(self.ring.front(), Some(Some(_))) {
@@ -84,10 +77,9 @@ impl<T, E> Reorder<T, E> {
         }
         let result = self.ring.pop_front().flatten();
         self.next += 1;
-        self.handed_out += 1;
-        if self.handed_out >= self.release_every {
-            self.release();
-        }
+        // The place goes back at once: the thread that reads may be the
+        // one that submits next, and would wait for it forever.
+        self.window.give_back(1);
         result
     }
 
@@ -95,24 +87,17 @@ impl<T, E> Reorder<T, E> {
     /// skipping places whose jobs never ran.
     pub(crate) fn pop_after_end(&mut self) -> Option<JobResult<T, E>> {
         if let Some(stray) = self.strays.pop() {
-            self.handed_out += 1;
+            self.window.give_back(1);
             return Some(stray);
         }
         while let Some(slot) = self.ring.pop_front() {
             self.next += 1;
             if let Some(result) = slot {
-                self.handed_out += 1;
+                self.window.give_back(1);
                 return Some(result);
             }
         }
-        self.release();
         None
-    }
-
-    /// Gives back the credits of the results handed out so far; call
-    /// before blocking for more.
-    pub(crate) fn release(&mut self) {
-        self.window.give_back(std::mem::take(&mut self.handed_out));
     }
 
     /// Ends the reordering: returns the results held, in input order, and
@@ -120,8 +105,7 @@ impl<T, E> Reorder<T, E> {
     pub(crate) fn into_held(mut self) -> Vec<JobResult<T, E>> {
         let mut held = std::mem::take(&mut self.strays);
         held.extend(std::mem::take(&mut self.ring).into_iter().flatten());
-        self.handed_out += held.len();
-        self.release();
+        self.window.give_back(held.len());
         held
     }
 }
@@ -146,26 +130,29 @@ mod tests {
     }
 
     #[test]
-    fn results_come_out_in_input_order() {
+    fn results_come_out_in_input_order_and_give_their_places_back_at_once() {
         let window = Arc::new(Capacity::new(8));
         assert_eq!(window.try_take_up_to(8), 8);
-        let mut reorder = Reorder::new(window.clone(), 8);
+        let mut reorder = Reorder::new(window.clone());
         reorder.insert(vec![result(2), result(1)]);
         assert!(reorder.pop().is_none(), "0 has not arrived");
         reorder.insert(vec![result(0), result(4)]);
+        let first = reorder.pop();
+        assert_eq!(values(first), [0]);
+        assert_eq!(window.try_take_up_to(8), 1, "its place came back with it");
         let mut out = Vec::new();
         while let Some(result) = reorder.pop() {
             out.push(result);
         }
-        assert_eq!(values(out), [0, 1, 2]);
-        reorder.release();
-        assert_eq!(window.try_take_up_to(8), 3, "three places came back");
+        assert_eq!(values(out), [1, 2]);
+        assert_eq!(window.try_take_up_to(8), 2);
     }
 
     #[test]
     fn after_the_end_gaps_are_skipped() {
         let window = Arc::new(Capacity::new(8));
-        let mut reorder = Reorder::new(window, 8);
+        assert_eq!(window.try_take_up_to(8), 8);
+        let mut reorder = Reorder::new(window.clone());
         reorder.insert(vec![result(3), result(1)]);
         assert!(reorder.pop().is_none());
         let mut out = Vec::new();
@@ -173,20 +160,18 @@ mod tests {
             out.push(result);
         }
         assert_eq!(values(out), [1, 3]);
+        assert_eq!(window.try_take_up_to(8), 2);
     }
 
     #[test]
-    fn credits_go_back_a_few_at_a_time() {
+    fn ending_the_reordering_hands_back_what_it_held_and_its_places() {
         let window = Arc::new(Capacity::new(16));
         assert_eq!(window.try_take_up_to(16), 16);
-        let mut reorder = Reorder::new(window.clone(), 16);
-        reorder.insert((0..3).map(result).collect());
-        reorder.pop();
-        assert_eq!(window.try_take_up_to(1), 0, "not yet: 2 per release");
-        reorder.pop();
-        assert_eq!(window.try_take_up_to(16), 2);
+        let mut reorder = Reorder::new(window.clone());
+        reorder.insert((1..4).map(result).collect());
+        assert!(reorder.pop().is_none());
         let held = reorder.into_held();
-        assert_eq!(values(held), [2]);
-        assert_eq!(window.try_take_up_to(16), 1);
+        assert_eq!(values(held), [1, 2, 3]);
+        assert_eq!(window.try_take_up_to(16), 3);
     }
 }
