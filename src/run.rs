@@ -760,7 +760,7 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
     fn wait_deadline_in_order(mut self, deadline: Instant) -> Result<Summary<A>, Self> {
         let mut discarded = 0u64;
         loop {
-            if discarded % CHECK_EVERY as u64 == 0 && Instant::now() >= deadline {
+            if discarded.is_multiple_of(CHECK_EVERY as u64) && Instant::now() >= deadline {
                 self.engine.add_discarded(discarded);
                 return Err(self);
             }
