@@ -67,8 +67,8 @@ impl<A, T, E> Retries<A, T, E> {
     }
 
     /// Takes a job whose back-off is over, counting the attempt it is
-    /// about to make.
-    pub(crate) fn take_due(&self, now: Instant) -> Option<Job<A>> {
+    /// about to make, with its last attempt's outcome.
+    pub(crate) fn take_due(&self, now: Instant) -> Option<(Job<A>, Outcome<T, E>)> {
         if self.is_empty() {
             return None;
         }
@@ -81,7 +81,7 @@ impl<A, T, E> Retries<A, T, E> {
         drop(waiting);
         let mut job = due.job;
         job.count_attempt();
-        Some(job)
+        Some((job, due.last))
     }
 
     /// When the first waiting job is due, if any waits.
@@ -130,7 +130,8 @@ mod tests {
         assert!(!retries.is_empty());
         assert!(retries.take_due(now).is_none(), "not due yet");
         assert_eq!(retries.next_due(), Some(now + Duration::from_secs(1)));
-        let taken = retries.take_due(now + Duration::from_secs(2)).unwrap();
+        let (taken, last) = retries.take_due(now + Duration::from_secs(2)).unwrap();
+        assert_eq!(last, Outcome::Failed("no"));
         assert_eq!(taken.seq(), 1);
         assert_eq!(taken.descriptor().attempts, 1);
         assert!(retries.is_empty());
@@ -154,6 +155,7 @@ mod tests {
             retries
                 .take_due(now + Duration::from_millis(15))
                 .unwrap()
+                .0
                 .seq(),
             1
         );

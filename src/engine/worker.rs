@@ -58,26 +58,42 @@ impl<A, T, E> Engine<'_, A, T, E> {
             clock: None,
             results_batch: 1,
             open_batch_taken: None,
+            retry: None,
         };
         let mut full = Vec::new();
+        // Results of retries that a cancel stopped before they started.
+        let mut stopped = Vec::new();
         let mut next = worker.local.next_job();
         loop {
-            let Some(job) = next else {
-                // Nothing left here: deliver what is done before looking on.
-                worker.send(worker.local.take_unsent());
-                if worker.find_work() {
-                    next = worker.local.next_job();
-                    continue;
+            // A retry the worker took is run before anything else.
+            let (job, last) = match (worker.retry.take(), next.take()) {
+                (Some((job, last)), queued) => {
+                    next = queued;
+                    (job, Some(last))
                 }
-                break;
+                (None, Some(job)) => (job, None),
+                (None, None) => {
+                    // Nothing left here: deliver what is done before
+                    // looking on.
+                    worker.send(worker.local.take_unsent());
+                    if worker.find_work() {
+                        next = worker.local.next_job();
+                        continue;
+                    }
+                    break;
+                }
             };
             if self.ctx.is_ended() {
-                self.give_back(std::iter::once(job).chain(worker.local.clear()));
-                next = None;
+                match last {
+                    // A job that ran once ends with that attempt's outcome.
+                    Some(last) => stopped.push(worker.finish_without_attempt(job, last)),
+                    None => self.give_back([job]),
+                }
+                self.give_back(next.take().into_iter().chain(worker.local.clear()));
                 continue;
             }
             worker.start_clock();
-            let Some(result) = worker.execute(state, f, policy, job) else {
+            let Some(result) = worker.execute(state, f, policy, job, last) else {
                 // Waiting for another attempt, or for a start slot that a
                 // cancel ended.
                 next = worker.local.next_job();
@@ -96,12 +112,12 @@ impl<A, T, E> Engine<'_, A, T, E> {
             }
         }
         let mut last = worker.local.take_unsent();
+        last.append(&mut stopped);
         // Only after a cancel can a job still wait for another attempt
         // (the exit check waits for them otherwise): it comes back with
         // the outcome of the attempt it made last.
         for (job, outcome) in self.retries.drain() {
-            worker.counters.finished(Finish::of(&outcome));
-            last.push(JobResult::new(job.into_parts().0, outcome));
+            last.push(worker.finish_without_attempt(job, outcome));
         }
         worker.send(last);
     }
@@ -120,6 +136,10 @@ struct Worker<'a, 'scope, A, T, E> {
     results_batch: usize,
     /// When this worker last took the open batch.
     open_batch_taken: Option<Instant>,
+    /// A job due for another attempt, taken by `find_work`, with its last
+    /// attempt's outcome. It never waits on a local queue: a job that ran
+    /// once must end with an outcome, never come back unstarted.
+    retry: Option<(Job<A>, Outcome<T, E>)>,
 }
 
 impl<A, T, E> Worker<'_, '_, A, T, E> {
@@ -133,6 +153,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
         f: &F,
         policy: &P,
         job: Job<A>,
+        last: Option<Outcome<T, E>>,
     ) -> Option<JobResult<T, E>>
     where
         F: Fn(&mut S, &Context, A) -> Result<T, E>,
@@ -143,9 +164,15 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
         if let Some(rate) = policy.start_rate()
             && rate.wait(run_ctx.done()).is_err()
         {
-            engine.give_back([job]);
-            return None;
+            return match last {
+                Some(last) => Some(self.finish_without_attempt(job, last)),
+                None => {
+                    engine.give_back([job]);
+                    None
+                }
+            };
         }
+        drop(last);
         let (descriptor, args) = job.into_parts();
         let again = policy.keep_for_retry(&args);
         if descriptor.attempts == 0 {
@@ -195,6 +222,16 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
             engine.trip(&descriptor);
         }
         Some(JobResult::new(descriptor, outcome))
+    }
+
+    /// Ends a job that will not make the attempt it was due for (the run
+    /// was cancelled) with the outcome of its last one.
+    fn finish_without_attempt(&self, job: Job<A>, last: Outcome<T, E>) -> JobResult<T, E> {
+        let (mut descriptor, _args) = job.into_parts();
+        // Counted when it was taken for the attempt that did not run.
+        descriptor.attempts -= 1;
+        self.counters.finished(Finish::of(&last));
+        JobResult::new(descriptor, last)
     }
 }
 
@@ -295,11 +332,11 @@ impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
             // Jobs waiting out a back-off come last: they have waited
             // anyway, and may wait until the others are done.
             let retry_due = engine.retries.next_due();
-            if retry_due.is_some() {
-                let moving = idle.begin_move();
-                if let Some(job) = engine.retries.take_due(Instant::now()) {
-                    return self.stock(vec![job], moving);
-                }
+            if retry_due.is_some()
+                && let Some(due) = engine.retries.take_due(Instant::now())
+            {
+                self.retry = Some(due);
+                return true;
             }
             if closed {
                 if let Some(due) = retry_due {
