@@ -911,11 +911,6 @@ impl<A> Job<A> {
     pub(crate) fn seq(&self) -> u64 {
         self.descriptor.seq
     }
-
-    /// Counts an attempt of the job that ran, before it is tried again.
-    pub(crate) fn count_attempt(&mut self) {
-        self.descriptor.attempts += 1;
-    }
 }
 
 impl<A> fmt::Debug for Job<A> {

@@ -130,7 +130,8 @@ impl<E> Retry<E> {
         }
     }
 
-    /// Waits `delay` before each new attempt.
+    /// Waits `delay` before each new attempt (at most a year: a longer
+    /// wait is a year, which a cancel ends like any other).
     ///
     /// # Examples
     ///
@@ -236,9 +237,9 @@ impl<E> Retry<E> {
         if !self.exponential {
             return self.first_delay;
         }
-        let doublings = attempt.saturating_sub(2).min(32);
-        self.first_delay
-            .checked_mul(1 << doublings)
+        let doublings = attempt.saturating_sub(2);
+        1u32.checked_shl(doublings)
+            .and_then(|factor| self.first_delay.checked_mul(factor))
             .map_or(self.max_delay, |delay| delay.min(self.max_delay))
     }
 
@@ -317,7 +318,8 @@ impl<A, T, E> Policy<A, T, E> for RunPolicies<A, T, E> {
         }
         let random = next_random(&self.jitter_seed);
         let factor = 1.0 + retry.jitter * (2.0 * random - 1.0);
-        Some(delay.mul_f64(factor.max(0.0)))
+        // A delay too long to scale stays as it is.
+        Some(Duration::try_from_secs_f64(delay.as_secs_f64() * factor.max(0.0)).unwrap_or(delay))
     }
 
     fn job_timeout(&self) -> Option<Duration> {

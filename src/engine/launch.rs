@@ -45,10 +45,14 @@ where
             config,
             format!("{}-{index}", config.thread_name),
             move || {
+                // Leaves even if the engine's own code panics (a bug, since
+                // user code is caught): a worker that never left would keep
+                // the run from ending, and its handle's drop waiting.
+                let leaving = Leaving(&engine);
                 engine.call_hook(hooks.start.as_deref(), index);
                 work(&engine);
                 engine.call_hook(hooks.exit.as_deref(), index);
-                Engine::leave(&engine, true);
+                drop(leaving);
             },
         );
         if spawned.is_err() {
@@ -199,6 +203,24 @@ pub(crate) fn plain_task<A, T, E>(
         f: move |_: &mut (), ctx: &Context, args: A| f(ctx, args),
         policy: NoPolicy,
         waits_for_init: false,
+    }
+}
+
+/// Calls `Engine::leave` for a worker when dropped, also by a panic.
+struct Leaving<'e, 'scope, A, T, E>(&'e Arc<Engine<'scope, A, T, E>>)
+where
+    A: Send + 'scope,
+    T: Send + 'scope,
+    E: Send + 'scope;
+
+impl<'scope, A, T, E> Drop for Leaving<'_, 'scope, A, T, E>
+where
+    A: Send + 'scope,
+    T: Send + 'scope,
+    E: Send + 'scope,
+{
+    fn drop(&mut self) {
+        Engine::leave(self.0, true);
     }
 }
 

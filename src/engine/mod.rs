@@ -485,6 +485,14 @@ impl<'scope, A, T, E> Engine<'scope, A, T, E> {
         self.panic.lock().get_or_insert(panic);
     }
 
+    /// Runs user code outside a job (a policy's predicate, a clone),
+    /// keeping its panic for the summary; `None` if it panicked.
+    pub(crate) fn catch_user_panic<R>(&self, code: impl FnOnce() -> R) -> Option<R> {
+        crate::unwind::catch(code)
+            .map_err(|panic| self.record_panic(panic))
+            .ok()
+    }
+
     /// Drops a value whose destructor is user code (the job function),
     /// keeping its panic for the summary.
     pub(crate) fn drop_user_value<V>(&self, value: V) {

@@ -66,8 +66,8 @@ impl<A, T, E> Retries<A, T, E> {
         self.count.store(waiting.len(), SeqCst);
     }
 
-    /// Takes a job whose back-off is over, counting the attempt it is
-    /// about to make, with its last attempt's outcome.
+    /// Takes a job whose back-off is over, with its last attempt's
+    /// outcome.
     pub(crate) fn take_due(&self, now: Instant) -> Option<(Job<A>, Outcome<T, E>)> {
         if self.is_empty() {
             return None;
@@ -79,9 +79,7 @@ impl<A, T, E> Retries<A, T, E> {
         let Reverse(due) = waiting.pop()?;
         self.count.store(waiting.len(), SeqCst);
         drop(waiting);
-        let mut job = due.job;
-        job.count_attempt();
-        Some((job, due.last))
+        Some((due.job, due.last))
     }
 
     /// When the first waiting job is due, if any waits.
@@ -133,7 +131,7 @@ mod tests {
         let (taken, last) = retries.take_due(now + Duration::from_secs(2)).unwrap();
         assert_eq!(last, Outcome::Failed("no"));
         assert_eq!(taken.seq(), 1);
-        assert_eq!(taken.descriptor().attempts, 1);
+        assert_eq!(taken.descriptor().attempts, 0, "counted when it starts");
         assert!(retries.is_empty());
     }
 

@@ -29,6 +29,10 @@ use crate::unwind;
 /// whole.
 const OPEN_BATCH_PACE: Duration = Duration::from_micros(100);
 
+/// The longest back-off before another attempt: a longer one is this long
+/// (and `Instant` cannot reach much further anyway). A cancel ends it.
+const MAX_BACKOFF: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Where a worker's result batches go: `(results, credits taken for
 /// them)`. The credits go back to the results capacity when the reader
 /// drops the batch.
@@ -172,11 +176,21 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
                 }
             };
         }
+        let (mut descriptor, args) = job.into_parts();
+        if last.is_some() {
+            // Another attempt of a job that ran before.
+            descriptor.attempts += 1;
+        }
         drop(last);
-        let (descriptor, args) = job.into_parts();
-        let again = policy.keep_for_retry(&args);
+        // Policies call user code too (a clone, a predicate): its panic is
+        // the run's, not the worker's.
+        let again = engine
+            .catch_user_panic(|| policy.keep_for_retry(&args))
+            .flatten();
         if descriptor.attempts == 0 {
             self.counters.started();
+        } else {
+            self.counters.retried();
         }
         // A job with a timeout gets a context of its own, ended by its
         // deadline or by the run's.
@@ -206,10 +220,12 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
         drop(job_ctx);
         if let Some(args) = again
             && !run_ctx.is_ended()
-            && let Some(delay) = policy.retry_after(&outcome, descriptor.attempts)
+            && let Some(delay) = engine
+                .catch_user_panic(|| policy.retry_after(&outcome, descriptor.attempts))
+                .flatten()
         {
-            self.counters.retried();
-            let at = Instant::now() + delay;
+            let now = Instant::now();
+            let at = now.checked_add(delay.min(MAX_BACKOFF)).unwrap_or(now);
             engine
                 .retries
                 .schedule(at, Job::with_descriptor(descriptor, args), outcome);
@@ -218,7 +234,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
             return None;
         }
         self.counters.finished(Finish::of(&outcome));
-        if policy.trips(&outcome) {
+        if engine.catch_user_panic(|| policy.trips(&outcome)) == Some(true) {
             engine.trip(&descriptor);
         }
         Some(JobResult::new(descriptor, outcome))
@@ -227,9 +243,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
     /// Ends a job that will not make the attempt it was due for (the run
     /// was cancelled) with the outcome of its last one.
     fn finish_without_attempt(&self, job: Job<A>, last: Outcome<T, E>) -> JobResult<T, E> {
-        let (mut descriptor, _args) = job.into_parts();
-        // Counted when it was taken for the attempt that did not run.
-        descriptor.attempts -= 1;
+        let (descriptor, _args) = job.into_parts();
         self.counters.finished(Finish::of(&last));
         JobResult::new(descriptor, last)
     }
