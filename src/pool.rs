@@ -427,12 +427,8 @@ impl WorkerPool {
         E: Send + 'static,
     {
         // Before any thread starts: a panic here leaves nothing running.
-        let input = jobs.into_iter();
-        let window = self.window(self.order());
-        let input = Some(Input::owned(input));
-        let (_, run) = self
-            .launch(&Detached, ctx, plain_task(f), input, window)
-            .map_err(InitError::into_start_error)?;
+        let input = Some(Input::owned(jobs.into_iter()));
+        let (_, run) = self.launch_plain(&Detached, ctx, f, input, self.order())?;
         Ok(run)
     }
 
@@ -481,7 +477,9 @@ impl WorkerPool {
         F: Fn(I::Item) -> U + Send + Sync + 'static,
         U: Send + 'static,
     {
-        self.start_map(ctx, items, f, Order::Input)
+        // Before any thread starts: a panic here leaves nothing running.
+        let input = Input::owned(numbered(items.into_iter()));
+        self.launch_map(&Detached, ctx, input, f, Order::Input)
     }
 
     /// Like [`map`](WorkerPool::map), with the outputs in about the order
@@ -520,32 +518,8 @@ impl WorkerPool {
         F: Fn(I::Item) -> U + Send + Sync + 'static,
         U: Send + 'static,
     {
-        self.start_map(ctx, items, f, Order::Completion)
-    }
-
-    /// Starts a map's run.
-    fn start_map<I, U, F>(
-        &self,
-        ctx: &Context,
-        items: I,
-        f: F,
-        order: Order,
-    ) -> Result<Map<I::Item, U>, StartError>
-    where
-        I: IntoIterator,
-        I::IntoIter: Send + 'static,
-        I::Item: Send + 'static,
-        F: Fn(I::Item) -> U + Send + Sync + 'static,
-        U: Send + 'static,
-    {
-        // Before any thread starts: a panic here leaves nothing running.
         let input = Input::owned(numbered(items.into_iter()));
-        let window = self.window(order);
-        let task = plain_task(infallible(f));
-        let (_, run) = self
-            .launch(&Detached, ctx, task, Some(input), window)
-            .map_err(InitError::into_start_error)?;
-        Ok(ScopedMap::new(run))
+        self.launch_map(&Detached, ctx, input, f, Order::Completion)
     }
 
     /// Starts a batch run of jobs that each carry their own closure (see
@@ -623,11 +597,8 @@ impl WorkerPool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let window = self.window(self.order());
         let no_input = None::<Input<std::iter::Empty<Job<A>>, A>>;
-        let (engine, run) = self
-            .launch(&Detached, ctx, plain_task(f), no_input, window)
-            .map_err(InitError::into_start_error)?;
+        let (engine, run) = self.launch_plain(&Detached, ctx, f, no_input, self.order())?;
         Ok((Submitter::new(engine), run))
     }
 
@@ -697,6 +668,48 @@ impl WorkerPool {
 }
 
 impl WorkerPool {
+    /// Starts a run with no state and no policy: `run`, `start`, the maps
+    /// and their scoped forms, in `order`.
+    #[expect(clippy::type_complexity, reason = "the engine and its handle")]
+    pub(crate) fn launch_plain<'scope, A, T, E, F, I>(
+        &self,
+        spawner: &'scope dyn Spawner<'scope>,
+        ctx: &Context,
+        f: F,
+        input: Option<Input<I, A>>,
+        order: Order,
+    ) -> Result<(Arc<Engine<'scope, A, T, E>>, ScopedRun<'scope, A, T, E>), StartError>
+    where
+        F: Fn(&Context, A) -> Result<T, E> + Send + Sync + 'scope,
+        I: Iterator<Item = Job<A>> + Send + 'scope,
+        A: Send + 'scope,
+        T: Send + 'scope,
+        E: Send + 'scope,
+    {
+        self.launch(spawner, ctx, plain_task(f), input, self.window(order))
+            .map_err(InitError::into_start_error)
+    }
+
+    /// Starts a map over `input` (items numbered by their place) in
+    /// `order`.
+    pub(crate) fn launch_map<'scope, X, U, F, I>(
+        &self,
+        spawner: &'scope dyn Spawner<'scope>,
+        ctx: &Context,
+        input: Input<I, X>,
+        f: F,
+        order: Order,
+    ) -> Result<ScopedMap<'scope, X, U>, StartError>
+    where
+        F: Fn(X) -> U + Send + Sync + 'scope,
+        I: Iterator<Item = Job<X>> + Send + 'scope,
+        X: Send + 'scope,
+        U: Send + 'scope,
+    {
+        let (_, run) = self.launch_plain(spawner, ctx, infallible(f), Some(input), order)?;
+        Ok(ScopedMap::new(run))
+    }
+
     /// Starts a run's workers, and its feeder if it has one, with
     /// `spawner`: detached threads, or a scope's (then everything may
     /// borrow for `'scope`). With a `window`, the run hands out results in

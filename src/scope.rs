@@ -5,10 +5,10 @@ use std::fmt;
 use std::thread;
 
 use crate::context::Context;
-use crate::engine::{Input, plain_task};
-use crate::error::{InitError, StartError};
+use crate::engine::Input;
+use crate::error::StartError;
 use crate::job::Job;
-use crate::map::{ScopedMap, infallible, numbered};
+use crate::map::{ScopedMap, numbered};
 use crate::pool::{Order, WorkerPool};
 use crate::run::ScopedRun;
 
@@ -108,13 +108,10 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         E: Send + 'scope,
     {
         // Before any thread starts: a panic here leaves nothing running.
-        let input = jobs.into_iter();
-        let window = self.pool.window(self.pool.order());
-        let input = Input::borrowed(input);
+        let input = Some(Input::borrowed(jobs.into_iter()));
         let (_, run) = self
             .pool
-            .launch(self.scope, ctx, plain_task(f), Some(input), window)
-            .map_err(InitError::into_start_error)?;
+            .launch_plain(self.scope, ctx, f, input, self.pool.order())?;
         Ok(run)
     }
 }
@@ -155,7 +152,9 @@ impl<'scope> Scope<'scope, '_> {
         F: Fn(I::Item) -> U + Send + Sync + 'scope,
         U: Send + 'scope,
     {
-        self.start_map(ctx, items, f, Order::Input)
+        let input = Input::borrowed(numbered(items.into_iter()));
+        self.pool
+            .launch_map(self.scope, ctx, input, f, Order::Input)
     }
 
     /// Like [`WorkerPool::map_unordered`], where `items`, `f` and the
@@ -192,37 +191,9 @@ impl<'scope> Scope<'scope, '_> {
         F: Fn(I::Item) -> U + Send + Sync + 'scope,
         U: Send + 'scope,
     {
-        self.start_map(ctx, items, f, Order::Completion)
-    }
-
-    /// Starts a map's run in this scope.
-    fn start_map<I, U, F>(
-        &self,
-        ctx: &Context,
-        items: I,
-        f: F,
-        order: Order,
-    ) -> Result<ScopedMap<'scope, I::Item, U>, StartError>
-    where
-        I: IntoIterator,
-        I::IntoIter: Send + 'scope,
-        I::Item: Send + 'scope,
-        F: Fn(I::Item) -> U + Send + Sync + 'scope,
-        U: Send + 'scope,
-    {
         let input = Input::borrowed(numbered(items.into_iter()));
-        let window = self.pool.window(order);
-        let (_, run) = self
-            .pool
-            .launch(
-                self.scope,
-                ctx,
-                plain_task(infallible(f)),
-                Some(input),
-                window,
-            )
-            .map_err(InitError::into_start_error)?;
-        Ok(ScopedMap::new(run))
+        self.pool
+            .launch_map(self.scope, ctx, input, f, Order::Completion)
     }
 }
 
