@@ -10,7 +10,19 @@
 //! cargo run --release -p wpool-bench --bin memory [WORKERS]
 //! ```
 
+use clap::Parser;
 use wpool::{Context, Job, WorkerPool};
+
+/// Runs 1,000,000 and then 10,000,000 trivial jobs on one pool and prints
+/// the peak resident memory after each: ten times the jobs should cost next
+/// to nothing.
+#[derive(Debug, Parser)]
+#[command(name = "memory")]
+struct Args {
+    /// The pool's workers.
+    #[arg(default_value_t = 8)]
+    workers: usize,
+}
 
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -19,10 +31,7 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let workers = match std::env::args().nth(1) {
-        Some(n) => n.parse()?,
-        None => 8,
-    };
+    let workers = Args::parse().workers;
     let pool = WorkerPool::new(workers)?;
     println!("workers: {workers}");
     let mut peaks = Vec::new();

@@ -36,11 +36,15 @@ const ROW: u32 = 420;
 const FONT: &str = "sans-serif";
 
 /// wpool's colours, and the peers'.
-const OURS: [RGBColor; 4] = [
+const OURS: [RGBColor; 8] = [
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
     RGBColor(227, 119, 194),
     RGBColor(140, 86, 75),
+    RGBColor(255, 152, 150),
+    RGBColor(255, 187, 120),
+    RGBColor(247, 182, 210),
+    RGBColor(196, 156, 148),
 ];
 const PEERS: [RGBColor; 7] = [
     RGBColor(127, 127, 127),

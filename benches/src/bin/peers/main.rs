@@ -33,6 +33,14 @@
 //!   W1 and W2 also submit from 8 threads at once, to wpool (clones of one
 //!   `Submitter`) and to `threadpool` (clones of the pool), each thread
 //!   with an eighth of the jobs; those rows compare with each other.
+//!   W1 and W2 also run wpool's `run` on a pool with `Order::Input`
+//!   (results in input order), `map` (input order) and `map_unordered`,
+//!   each compared with wpool's `run` in completion order.
+//! - W2s: W2's jobs, except that one in 1,000 (job `i` with `i` a multiple
+//!   of 1,000) takes 1,000 times as long, about 1 ms: what a slow job costs
+//!   results in input order, whose window holds the jobs finished behind
+//!   it. wpool's `run` in both orders and `map`, beside the sequential loop
+//!   and rayon's `par_iter` (which also keeps input order).
 //! - W4: jobs that each sleep 1 ms, with 8 and 64 workers, beside the ideal
 //!   wall time and a channel-free floor (fresh threads taking job numbers
 //!   from one atomic counter).
@@ -53,15 +61,18 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use rayon::prelude::*;
-use wpool::{Context, ContextError, Counts, Job, JobFn, Run, WorkerPool};
+use wpool::{Context, ContextError, Counts, Job, JobFn, Map, Order, Run, WorkerPool};
 
 use wpool_bench::hand_pool::hand_pool;
 
@@ -74,6 +85,9 @@ pub(crate) enum Work {
     Double,
     /// This many rounds of an xorshift-multiply mix seeded by `i`.
     Mix(u32),
+    /// As `Mix`, except that one job in [`SLOW_EVERY`] (those whose `i` is
+    /// a multiple of it) has [`SLOW_FACTOR`] times as many rounds.
+    Skewed(u32),
     /// Sleeps this long, then returns `2 * i`.
     Sleep(Duration),
 }
@@ -85,6 +99,7 @@ impl Work {
         match self {
             Work::Double => black_box(2 * i),
             Work::Mix(rounds) => black_box(mix(i, rounds)),
+            Work::Skewed(rounds) => black_box(mix(i, skewed(i, rounds))),
             Work::Sleep(time) => {
                 thread::sleep(time);
                 2 * i
@@ -96,8 +111,23 @@ impl Work {
     fn checksum(self, n: u64) -> u64 {
         match self {
             Work::Mix(rounds) => sum((0..n).map(|i| mix(i, rounds))),
+            Work::Skewed(rounds) => sum((0..n).map(|i| mix(i, skewed(i, rounds)))),
             Work::Double | Work::Sleep(_) => n.wrapping_mul(n.wrapping_sub(1)),
         }
+    }
+}
+
+/// One job in this many is slow in [`Work::Skewed`]...
+pub(crate) const SLOW_EVERY: u64 = 1_000;
+/// ... and takes this many times as long as the others.
+pub(crate) const SLOW_FACTOR: u32 = 1_000;
+
+/// Job `i`'s rounds of [`mix`] in [`Work::Skewed`] with `rounds` a job.
+fn skewed(i: u64, rounds: u32) -> u32 {
+    if i.is_multiple_of(SLOW_EVERY) {
+        rounds.saturating_mul(SLOW_FACTOR)
+    } else {
+        rounds
     }
 }
 
@@ -158,6 +188,21 @@ fn sum_run<A>(run: Run<A, u64, ()>) -> u64 {
     sum(run.map(|result| result.into_value().expect("every job succeeds")))
 }
 
+/// Reads every output of a wpool map and sums them.
+fn sum_map<X>(map: Map<X, u64>) -> u64 {
+    sum(map.map(|output| output.expect("no job panics")))
+}
+
+/// Jobs `0..n` doing `work`, as a batch run with one shared function on
+/// `pool` (whose order is the run's), summed.
+fn sum_batch_run(pool: &WorkerPool, work: Work, n: u64) -> u64 {
+    let jobs = (0..n).map(|i| Job::new(i, i));
+    sum_run(
+        pool.run(&Context::background(), jobs, move |_, i| Ok(work.call(i)))
+            .unwrap(),
+    )
+}
+
 /// A way to get jobs done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Contender {
@@ -176,8 +221,14 @@ pub(crate) enum Contender {
     /// rayon's `par_iter().map().collect()` on a dedicated pool.
     RayonParIter,
     /// wpool, a batch from an iterator with one shared function (in C1,
-    /// an endless one).
+    /// an endless one), results in completion order.
     WpoolRun,
+    /// `WpoolRun` on a pool with `Order::Input`: results in input order.
+    WpoolRunInput,
+    /// wpool's parallel map, `map` (input order) over the job numbers.
+    WpoolMap,
+    /// `WpoolMap` with `map_unordered` (completion order).
+    WpoolMapUnordered,
     /// wpool, a batch of boxed per-job closures.
     WpoolBoxed,
     /// wpool, continuous submission from one producer thread.
@@ -202,7 +253,7 @@ use Contender::*;
 
 impl Contender {
     /// Every contender, for `--only`.
-    const ALL: [Contender; 13] = [
+    const ALL: [Contender; 16] = [
         Sequential,
         SeedPool,
         Threadpool,
@@ -210,6 +261,9 @@ impl Contender {
         RayonSpawn,
         RayonParIter,
         WpoolRun,
+        WpoolRunInput,
+        WpoolMap,
+        WpoolMapUnordered,
         WpoolBoxed,
         WpoolSubmit,
         WpoolSubmitMany,
@@ -229,18 +283,26 @@ impl Contender {
         WpoolSubmit,
     ];
 
-    /// W1's and W2's: the pools, then submission from many threads.
-    pub(crate) const POOLS_AND_SUBMITTERS: [Contender; 9] = [
+    /// W1's and W2's: the pools, wpool's input order and maps, then
+    /// submission from many threads.
+    pub(crate) const W1_AND_W2: [Contender; 12] = [
         SeedPool,
         Threadpool,
         RayonSpawn,
         RayonParIter,
         WpoolRun,
+        WpoolRunInput,
+        WpoolMap,
+        WpoolMapUnordered,
         WpoolBoxed,
         WpoolSubmit,
         ThreadpoolMany,
         WpoolSubmitMany,
     ];
+
+    /// W2s's: rayon's ordered map, and wpool's batch run in both orders
+    /// and its map.
+    pub(crate) const SLOW_ONES: [Contender; 4] = [RayonParIter, WpoolRun, WpoolRunInput, WpoolMap];
 
     /// The name in the table.
     pub(crate) fn label(self) -> &'static str {
@@ -251,6 +313,9 @@ impl Contender {
             RayonSpawn => "rayon `spawn` per job",
             RayonParIter => "rayon `par_iter().map().collect()`",
             WpoolRun => "**wpool `run`** (shared function)",
+            WpoolRunInput => "**wpool `run`** (shared function, input order)",
+            WpoolMap => "**wpool `map`** (input order)",
+            WpoolMapUnordered => "**wpool `map_unordered`**",
             WpoolBoxed => "**wpool `run_boxed`** (`Job::from_fn`)",
             WpoolSubmit => "**wpool `start` + `submit`**",
             WpoolSubmitMany => "**wpool `start` + `submit`**, 8 submitting threads",
@@ -270,6 +335,9 @@ impl Contender {
             RayonSpawn => "rayon_spawn",
             RayonParIter => "rayon_par_iter",
             WpoolRun => "wpool_run",
+            WpoolRunInput => "wpool_run_input",
+            WpoolMap => "wpool_map",
+            WpoolMapUnordered => "wpool_map_unordered",
             WpoolBoxed => "wpool_run_boxed",
             WpoolSubmit => "wpool_submit",
             WpoolSubmitMany => "wpool_submit_8",
@@ -284,16 +352,25 @@ impl Contender {
     fn is_wpool(self) -> bool {
         matches!(
             self,
-            WpoolRun | WpoolBoxed | WpoolSubmit | WpoolSubmitMany | WpoolFresh
+            WpoolRun
+                | WpoolRunInput
+                | WpoolMap
+                | WpoolMapUnordered
+                | WpoolBoxed
+                | WpoolSubmit
+                | WpoolSubmitMany
+                | WpoolFresh
         )
     }
 
-    /// The contender of the same shape from another crate, whose ratio
-    /// goes beside this one's where a workload has both.
+    /// The contender whose ratio goes beside this one's where a workload
+    /// has both: the same shape from another crate, or for wpool's input
+    /// order and maps, its batch run in completion order.
     fn peer(self) -> Option<Contender> {
         match self {
             WpoolSubmit => Some(Threadpool),
             WpoolSubmitMany => Some(ThreadpoolMany),
+            WpoolRunInput | WpoolMap | WpoolMapUnordered => Some(WpoolRun),
             _ => None,
         }
     }
@@ -358,11 +435,15 @@ impl Contender {
                     .install(|| (0..n).into_par_iter().map(|i| work.call(i)).collect());
                 sum(results)
             }
-            WpoolRun => {
-                let jobs = (0..n).map(|i| Job::new(i, i));
-                let run = pools.wpool.run(&ctx, jobs, move |_, i| Ok(work.call(i)));
-                sum_run(run.unwrap())
-            }
+            WpoolRun => sum_batch_run(&pools.wpool, work, n),
+            WpoolRunInput => sum_batch_run(&pools.wpool_input, work, n),
+            WpoolMap => sum_map(pools.wpool.map(&ctx, 0..n, move |i| work.call(i)).unwrap()),
+            WpoolMapUnordered => sum_map(
+                pools
+                    .wpool
+                    .map_unordered(&ctx, 0..n, move |i| work.call(i))
+                    .unwrap(),
+            ),
             WpoolBoxed => {
                 let jobs = (0..n).map(move |i| -> Job<JobFn<u64, ()>> {
                     Job::from_fn(i, move |_| Ok(work.call(i)))
@@ -613,11 +694,13 @@ impl Drop for MessageWorkers {
 }
 
 /// Every contender's pool of one size, built once and reused by every
-/// case with that many workers. (wpool's pool and the seed's hold no
+/// case with that many workers. (wpool's pools and the seed's hold no
 /// threads: they start their threads per run.)
 pub(crate) struct Pools {
     workers: usize,
     wpool: WorkerPool,
+    /// `wpool` with `Order::Input`.
+    wpool_input: WorkerPool,
     threadpool: threadpool::ThreadPool,
     rayon: rayon::ThreadPool,
     messages: MessageWorkers,
@@ -625,9 +708,11 @@ pub(crate) struct Pools {
 
 impl Pools {
     pub(crate) fn new(workers: usize) -> Pools {
+        let wpool = WorkerPool::new(workers).unwrap();
         Pools {
             workers,
-            wpool: WorkerPool::new(workers).unwrap(),
+            wpool_input: wpool.with_order(Order::Input),
+            wpool,
             threadpool: threadpool::ThreadPool::new(workers),
             rayon: rayon::ThreadPoolBuilder::new()
                 .num_threads(workers)
@@ -806,7 +891,7 @@ impl Plan {
         vec![
             Workload {
                 per_message_jobs: self.trivial_jobs / 10,
-                contenders: &Contender::POOLS_AND_SUBMITTERS,
+                contenders: &Contender::W1_AND_W2,
                 ..batch(
                     "W1",
                     "trivial",
@@ -816,12 +901,26 @@ impl Plan {
                 )
             },
             Workload {
-                contenders: &Contender::POOLS_AND_SUBMITTERS,
+                contenders: &Contender::W1_AND_W2,
                 ..batch(
                     "W2",
                     "1us",
                     &format!("~1 µs of arithmetic ({} mix rounds)", rounds(short)),
                     short,
+                    self.short_jobs,
+                )
+            },
+            Workload {
+                contenders: &Contender::SLOW_ONES,
+                ..batch(
+                    "W2s",
+                    "1us_slow_ones",
+                    &format!(
+                        "W2's jobs, but one in {} takes {} times as long",
+                        thousands(SLOW_EVERY),
+                        thousands(SLOW_FACTOR.into())
+                    ),
+                    Work::Skewed(rounds(short)),
                     self.short_jobs,
                 )
             },
@@ -1140,14 +1239,23 @@ const IDEAL_8: Baseline = Baseline::Ideal {
     workers: 8,
 };
 
-/// The issue's targets.
-const TARGETS: [Target; 11] = [
+/// The issue's targets, and those of input order and the map.
+const TARGETS: [Target; 19] = [
     target("W1", WpoolRun, 2, Baseline::Case(RayonParIter, 2), 1.0),
     target("W1", WpoolRun, 8, Baseline::Case(RayonParIter, 8), 0.9),
     target("W1", WpoolBoxed, 2, Baseline::Case(Threadpool, 2), 10.0),
     target("W1", WpoolBoxed, 8, Baseline::Case(Threadpool, 8), 10.0),
     target("W2", WpoolRun, 2, Baseline::Case(Sequential, 1), 1.9),
     target("W3", WpoolRun, 2, Baseline::Case(Sequential, 1), 1.95),
+    // Input order and the map against completion order.
+    target("W1", WpoolMap, 2, Baseline::Case(WpoolRun, 2), 1.0),
+    target("W1", WpoolMap, 8, Baseline::Case(WpoolRun, 8), 1.0),
+    target("W2", WpoolRunInput, 2, Baseline::Case(WpoolRun, 2), 0.95),
+    target("W2", WpoolRunInput, 8, Baseline::Case(WpoolRun, 8), 0.95),
+    target("W2", WpoolMap, 2, Baseline::Case(WpoolRun, 2), 1.0),
+    target("W2", WpoolMap, 8, Baseline::Case(WpoolRun, 8), 1.0),
+    target("W2s", WpoolRunInput, 2, Baseline::Case(WpoolRun, 2), 0.9),
+    target("W2s", WpoolRunInput, 8, Baseline::Case(WpoolRun, 8), 0.9),
     target("W4", WpoolRun, 64, Baseline::Case(AtomicFloor, 64), 0.97),
     target("W4", WpoolRun, 8, IDEAL_8, 0.9),
     target("L1", WpoolSubmit, 2, Baseline::Case(MessagePool, 2), 1.1),
@@ -1253,13 +1361,52 @@ fn machine() -> String {
     format!("nproc {cpus}, {model}, {date}")
 }
 
-/// The command line: `[--quick] [--rounds N] [--only LIST] [--svg PATH]`.
+/// wpool against its peers: every workload's contenders, run in turn for
+/// a number of rounds, and the medians printed as one markdown table.
+#[derive(Debug, Parser)]
+#[command(name = "peers", after_help = after_help())]
 struct Options {
+    /// Few jobs and one round: seconds, for a smoke test.
+    #[arg(long)]
     quick: bool,
+    /// Rounds to run, instead of the plan's (3, or 1 with --quick).
+    #[arg(long, value_name = "N")]
+    rounds: Option<NonZeroUsize>,
+    /// Keeps only these workloads and contenders (comma-separated ids, any
+    /// case), and the cases they are compared with; no workload named keeps
+    /// them all, no contender named keeps them all.
+    #[arg(long, value_name = "LIST", value_parser = Only::parse)]
+    only: Option<Only>,
+    /// Also draws W1–W5's throughput as an SVG bar chart at PATH.
+    #[arg(long, value_name = "PATH")]
     svg: Option<PathBuf>,
-    /// Overrides the plan's number of rounds.
-    rounds: Option<usize>,
-    only: Only,
+}
+
+/// The workloads, in `--help`; the header of this file has the details.
+const WORKLOADS: &str = "  W1   trivial jobs: job i returns 2·i
+  W2   jobs of ~1 µs of arithmetic
+  W2s  W2's jobs, but one in 1,000 takes 1,000 times as long (~1 ms)
+  W3   jobs of ~50 µs of arithmetic
+  W4   jobs that sleep 1 ms, with 8 and 64 workers
+  W5   many runs of 16 trivial jobs
+  L1   latency of one job into an idle pool
+  C1   `cancel` then `wait` on a run whose threads all wait for room";
+
+/// `--help`'s text after the options: the ids `--only` takes.
+fn after_help() -> String {
+    let contenders: Vec<&str> = Contender::ALL.iter().map(|c| c.id()).collect();
+    format!(
+        "Workloads:\n{WORKLOADS}\n\nContenders: {}\n\nExample: peers --rounds 5 --only W2,W2s,wpool_map",
+        contenders.join(", ")
+    )
+}
+
+/// Exits with `problem`, the usage line and status 2, as for a bad
+/// argument.
+fn usage_error(problem: impl std::fmt::Display) -> ! {
+    Options::command()
+        .error(ErrorKind::InvalidValue, problem)
+        .exit()
 }
 
 /// `--only`'s comma-separated list of workload ids (`W1`, …, `C1`) and
@@ -1267,16 +1414,12 @@ struct Options {
 /// uses), in any case. An empty half keeps every workload or contender;
 /// the cases a kept case is compared with stay too, so that its ratios
 /// are still there.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Only {
     /// As given, checked against the workloads once they exist.
     workloads: Vec<String>,
     contenders: Vec<Contender>,
 }
-
-/// The usage line.
-const USAGE: &str =
-    "usage: peers [--quick] [--rounds N] [--only W1,W2,…,contender_id,…] [--svg PATH]";
 
 impl Only {
     /// Parses `--only`'s argument.
@@ -1292,7 +1435,7 @@ impl Only {
             }
         }
         if only.workloads.is_empty() && only.contenders.is_empty() {
-            return Err("--only needs a comma-separated list".to_owned());
+            return Err("a comma-separated list is needed".to_owned());
         }
         Ok(only)
     }
@@ -1361,43 +1504,6 @@ impl Only {
     }
 }
 
-impl Options {
-    /// Parses the command line, or exits with a usage message.
-    fn parse() -> Options {
-        let usage = |problem: String| -> ! {
-            eprintln!("{problem}\n{USAGE}");
-            std::process::exit(2)
-        };
-        let mut options = Options {
-            quick: false,
-            svg: None,
-            rounds: None,
-            only: Only::default(),
-        };
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--quick" => options.quick = true,
-                "--rounds" => match args.next().and_then(|n| n.parse().ok()) {
-                    Some(rounds) if rounds > 0 => options.rounds = Some(rounds),
-                    _ => usage("--rounds needs a positive number".to_owned()),
-                },
-                "--only" => match args.next().as_deref().map(Only::parse) {
-                    Some(Ok(only)) => options.only = only,
-                    Some(Err(problem)) => usage(problem),
-                    None => usage("--only needs a comma-separated list".to_owned()),
-                },
-                "--svg" => match args.next() {
-                    Some(path) => options.svg = Some(path.into()),
-                    None => usage("--svg needs a path".to_owned()),
-                },
-                _ => usage(format!("unknown argument {arg:?}")),
-            }
-        }
-        options
-    }
-}
-
 /// Draws the throughput figures of `results` into an SVG file at `path`.
 fn write_chart(
     path: &std::path::Path,
@@ -1447,7 +1553,8 @@ fn write_chart(
 }
 
 fn main() {
-    let options = Options::parse();
+    let mut options = Options::parse();
+    let only = options.only.take().unwrap_or_default();
     let chart_dir = options.svg.as_ref().and_then(|path| path.parent());
     if let Some(dir) = chart_dir.filter(|dir| !dir.as_os_str().is_empty()) {
         // A bad path fails now rather than after the whole run.
@@ -1461,19 +1568,15 @@ fn main() {
     } else {
         Plan::FULL
     };
-    plan.rounds = options.rounds.unwrap_or(plan.rounds);
+    plan.rounds = options.rounds.map_or(plan.rounds, NonZeroUsize::get);
     let started = Instant::now();
-    let workloads = match options.only.workloads(plan.workloads()) {
+    let workloads = match only.workloads(plan.workloads()) {
         Ok(workloads) => workloads,
-        Err(problem) => {
-            eprintln!("{problem}\n{USAGE}");
-            std::process::exit(2)
-        }
+        Err(problem) => usage_error(problem),
     };
-    let cases = options.only.cases(Plan::cases(&workloads));
+    let cases = only.cases(Plan::cases(&workloads));
     if cases.is_empty() {
-        eprintln!("--only leaves no case to run\n{USAGE}");
-        std::process::exit(2)
+        usage_error("--only leaves no case to run");
     }
     let workloads: Vec<Workload> = workloads
         .into_iter()
@@ -1482,7 +1585,7 @@ fn main() {
     let machine = machine();
     println!("# wpool and its peers\n");
     println!("Machine: {machine}.\n");
-    if let Some(only) = options.only.describe() {
+    if let Some(only) = only.describe() {
         println!("{only}\n");
     }
     for workload in &workloads {
@@ -1495,6 +1598,8 @@ fn main() {
          (clones of the pool); in L1 it \
          submits into a run started beforehand and reads the result with `next`. \
          W1 gives contenders that send one message per job a tenth of the jobs. \
+         wpool's `run` in input order and its maps are compared with its `run` \
+         in completion order (in W1, W2 and W2s). \
          C1's pool sends every job and every result on its own (`max_batch(1)`), \
          so that its counts show when the run is stuck."
     );
