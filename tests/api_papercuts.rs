@@ -469,3 +469,26 @@ fn the_ways_to_name_an_infallible_jobs_error_type() {
         assert_eq!(sum(in_the_binding), 90);
     });
 }
+
+// Papercut 9, the fix: a plain map takes a plain function, so there is no
+// error type to name, no `Job` to build and no id to read back.
+
+#[test]
+fn a_plain_map_names_no_error_type_and_builds_no_job() {
+    watchdog(|| {
+        let pool = WorkerPool::new(2).unwrap();
+        let doubled: Vec<u64> = pool
+            .map(&Context::background(), 0..10u64, |i| i * 2)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(doubled, (0..10).map(|i| i * 2).collect::<Vec<_>>());
+        let indexed: Vec<(u64, u64)> = pool
+            .map_unordered(&Context::background(), 0..10u64, |i| i * 2)
+            .unwrap()
+            .indexed()
+            .map(|(index, output)| (index, output.unwrap()))
+            .collect();
+        assert!(indexed.iter().all(|&(index, output)| output == 2 * index));
+    });
+}
