@@ -562,7 +562,8 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
 
     /// Shuts the run down gracefully (Java's `shutdown`): no more jobs are
     /// taken from the input or accepted from submitters, and jobs already
-    /// queued still run. Does not block.
+    /// queued still run (a job the feeder had pulled and was waiting to
+    /// queue comes back unstarted). Does not block.
     ///
     /// Returns `true` if this call shut the run down.
     ///

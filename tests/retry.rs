@@ -16,7 +16,7 @@ use common::{
 };
 use crossbeam_channel::unbounded;
 use parking_lot::Mutex;
-use wpool::{Context, ContextError, Job, Outcome, Retry};
+use wpool::{Context, ContextError, Job, Outcome, Retry, WorkerPool};
 
 /// One call counter per job id.
 fn counters(jobs: usize) -> Arc<Vec<AtomicU32>> {
@@ -600,5 +600,38 @@ fn a_back_off_of_duration_max_is_ended_by_a_cancel() {
         assert_eq!(results[0].attempts(), 1);
         run.wait();
         assert_threads_gone("rtmax-");
+    });
+}
+
+#[test]
+fn a_due_retry_is_not_starved_by_an_input_that_never_runs_dry() {
+    watchdog(|| {
+        let pool = WorkerPool::builder()
+            .workers(1)
+            .thread_name("rtstarve")
+            .build()
+            .unwrap();
+        let failed_once = Arc::new(AtomicU32::new(0));
+        let seen = failed_once.clone();
+        let mut run = pool
+            .run_builder()
+            .retry(Retry::attempts(2).fixed(Duration::from_millis(1)))
+            .run(
+                &Context::background(),
+                (0u64..).map(|i| Job::new(i, i)),
+                move |_, i: u64| {
+                    if i == 0 && seen.fetch_add(1, SeqCst) == 0 {
+                        return Err("first attempt fails");
+                    }
+                    Ok(i)
+                },
+            )
+            .unwrap();
+        // The endless input keeps the queue full; job 0's retry still runs.
+        let retried = run
+            .by_ref()
+            .find(|r| r.id().as_u64() == Some(0))
+            .expect("job 0's result");
+        assert_eq!((retried.value(), retried.attempts()), (Some(&0), 2));
     });
 }

@@ -119,7 +119,13 @@ fn a_shutdown_from_a_handle_stops_reading_the_input_and_runs_what_was_read() {
         }
         let summary = run.wait();
         assert_eq!(summary.cancelled_by, None, "a shutdown is not a cancel");
-        assert_eq!(summary.counts.unstarted, 0);
+        // At most the one job the feeder had pulled and was waiting to
+        // queue comes back; every job queued ran.
+        assert!(summary.counts.unstarted <= 1, "{:?}", summary.counts);
+        assert_eq!(
+            summary.counts.finished() + summary.counts.unstarted,
+            summary.counts.submitted
+        );
         assert_eq!(summary.counts.succeeded, read);
     });
 }

@@ -294,6 +294,15 @@ impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
     fn find_work(&mut self) -> bool {
         let engine = self.engine;
         let idle = &engine.idle;
+        // A retry that is due goes first: behind an input that never runs
+        // dry, one that waited for the queue to empty would never run.
+        if !engine.retries.is_empty()
+            && !engine.ctx.is_ended()
+            && let Some(due) = engine.retries.take_due(Instant::now())
+        {
+            self.retry = Some(due);
+            return true;
+        }
         // Once the channel says closed, it stays closed and empty: no take
         // from it or from the open batch can find anything any more.
         let mut closed = false;
@@ -343,8 +352,7 @@ impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
             if let Some((jobs, moving)) = self.steal() {
                 return self.stock(jobs, moving);
             }
-            // Jobs waiting out a back-off come last: they have waited
-            // anyway, and may wait until the others are done.
+            // A retry that came due while this worker looked.
             let retry_due = engine.retries.next_due();
             if retry_due.is_some()
                 && let Some(due) = engine.retries.take_due(Instant::now())
