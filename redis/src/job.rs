@@ -5,8 +5,10 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use redis::streams::StreamId;
+use wpool::Context;
 
 /// What a job asks for, as the fields of its jobs-stream entry:
 /// `job` (its number), `mode` and `rounds`.
@@ -154,6 +156,8 @@ pub struct Done {
     pub job: u64,
     /// `work(job, rounds)`.
     pub output: u64,
+    /// The attempts it took in this process, the last one included.
+    pub attempts: u32,
 }
 
 /// Why a job failed.
@@ -165,6 +169,8 @@ pub struct JobError {
     pub transient: bool,
     /// What went wrong.
     pub message: String,
+    /// The attempts made in this process.
+    pub attempts: u32,
 }
 
 impl fmt::Display for JobError {
@@ -185,22 +191,56 @@ impl std::error::Error for JobError {}
 #[derive(Debug, Default)]
 pub struct FailedOnce(Mutex<HashSet<u64>>);
 
-/// Runs one job.
+/// The wait before the second attempt; it doubles for each one after.
+const FIRST_BACKOFF: Duration = Duration::from_millis(1);
+
+/// Runs one job: up to `attempts` attempts (at least one), retrying
+/// transient failures after a back-off of 1 ms, 2 ms, 4 ms, ... (at most
+/// 100 ms) that the context cuts short.
+///
+/// The retries are the job's own loop rather than the run's
+/// [`Retry`](wpool::Retry) policy: the run starts a retry only when its
+/// workers find no other job, and the input of a worker is a stream that
+/// is never done, so a retry could wait longer than the claim idle time
+/// and be claimed, and run, by another worker meanwhile.
 ///
 /// # Errors
 ///
-/// A permanent [`JobError`] for a malformed payload or a `fail` job, a
-/// transient one for a `flaky` job's first attempt in this process.
-pub fn run(task: &Task, failed_once: &FailedOnce) -> Result<Done, JobError> {
+/// The last attempt's error: a permanent [`JobError`] for a malformed
+/// payload or a `fail` job, a transient one for a `flaky` job whose
+/// attempts ran out or whose context ended during the back-off.
+pub fn run(
+    ctx: &Context,
+    task: &Task,
+    failed_once: &FailedOnce,
+    attempts: u32,
+) -> Result<Done, JobError> {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match attempt_once(task, failed_once, attempt) {
+            Err(e) if e.transient && attempt < attempts && ctx.sleep(backoff).is_ok() => {
+                backoff = (backoff * 2).min(Duration::from_millis(100));
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// One attempt, the `attempt`-th.
+fn attempt_once(task: &Task, failed_once: &FailedOnce, attempt: u32) -> Result<Done, JobError> {
     let payload = task.payload.as_ref().map_err(|message| JobError {
         job: None,
         transient: false,
         message: message.clone(),
+        attempts: attempt,
     })?;
     let fail = |transient: bool, message: &str| JobError {
         job: Some(payload.job),
         transient,
         message: message.to_string(),
+        attempts: attempt,
     };
     match payload.mode {
         Mode::Ok => {}
@@ -218,6 +258,7 @@ pub fn run(task: &Task, failed_once: &FailedOnce) -> Result<Done, JobError> {
     Ok(Done {
         job: payload.job,
         output: work(payload.job, payload.rounds),
+        attempts: attempt,
     })
 }
 
@@ -251,8 +292,14 @@ mod tests {
                 rounds: 4,
             }),
         };
-        assert!(run(&task, &failed_once).unwrap_err().transient);
-        assert_eq!(run(&task, &failed_once).unwrap().output, work(3, 4));
+        let ctx = Context::background();
+        let failed = run(&ctx, &task, &failed_once, 1).unwrap_err();
+        assert!(failed.transient);
+        assert_eq!(failed.attempts, 1);
+        let done = run(&ctx, &task, &failed_once, 1).unwrap();
+        assert_eq!((done.output, done.attempts), (work(3, 4), 1));
+        let retried = run(&ctx, &task, &FailedOnce::default(), 2).unwrap();
+        assert_eq!((retried.output, retried.attempts), (work(3, 4), 2));
     }
 
     #[test]

@@ -1,14 +1,12 @@
 //! The baseline: the same jobs in one process, without the broker.
 
 use std::sync::Arc;
-use std::time::Duration;
+use wpool::{Context, Counts, Job, WorkerPool};
 
-use wpool::{Context, Counts, Job, Retry, WorkerPool};
-
-use crate::job::{self, FailedOnce, JobError, Plan, Task};
+use crate::job::{self, FailedOnce, Plan, Task};
 
 /// Runs every job of `plan` on one pool of `threads` threads, with the
-/// worker's retry policy, and returns the run's counts.
+/// worker's retries, and returns the run's counts.
 ///
 /// # Errors
 ///
@@ -20,9 +18,6 @@ pub fn run(
 ) -> Result<Counts, Box<dyn std::error::Error>> {
     let pool = WorkerPool::new(threads)?;
     let failed_once = Arc::new(FailedOnce::default());
-    let retry = Retry::attempts(attempts)
-        .exponential(Duration::from_millis(1), Duration::from_millis(100))
-        .when(|e: &JobError| e.transient);
     let plan = *plan;
     let jobs = (0..plan.jobs)
         .map(move |job| plan.payload(job))
@@ -36,10 +31,8 @@ pub fn run(
                 },
             )
         });
-    let run = pool.run_builder().retry(retry).run(
-        &Context::background(),
-        jobs,
-        move |_ctx, task: Task| job::run(&task, &failed_once),
-    )?;
+    let run = pool.run(&Context::background(), jobs, move |ctx, task: Task| {
+        job::run(ctx, &task, &failed_once, attempts)
+    })?;
     Ok(run.wait().counts)
 }

@@ -1,7 +1,8 @@
 //! The worker: one process, one consumer of the group, one wpool run.
 //!
 //! The run's input is a [`StreamInput`] (its own connection); the jobs run
-//! on the pool's threads, transient failures retried in the run; and the
+//! on the pool's threads, transient failures retried by the job (see
+//! [`run_job`](crate::run_job)); and the
 //! thread that started the run reads its results and commits them in
 //! batches (its own connection), each batch one atomic
 //! [`Committer::commit`]: the record written and the job acknowledged
@@ -21,11 +22,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::{Client, Connection, RedisError, RedisResult};
-use wpool::{Context, ContextError, NextTimeoutError, Outcome, Retry, WorkerPool};
+use wpool::{Context, ContextError, NextTimeoutError, Outcome, WorkerPool};
 
 use crate::commit::{Committer, Record, Target};
 use crate::input::{ReadCounts, ReadOptions, StreamInput};
-use crate::job::{self, Done, FailedOnce, JobError, Task};
+use crate::job::{self, Done, FailedOnce, Task};
 use crate::keys::Keys;
 
 /// Handed-back entries get this idle time (an hour), longer than any
@@ -40,7 +41,7 @@ pub struct WorkerOptions {
     /// Threads of the pool.
     pub threads: usize,
     /// Attempts per job in this process, the first included; only
-    /// transient failures are retried.
+    /// transient failures are retried, by the job itself.
     pub attempts: u32,
     /// Records per commit at most.
     pub commit_batch: usize,
@@ -148,14 +149,10 @@ pub fn run(
         .build()
         .map_err(WorkerError::Build)?;
     let failed_once = Arc::new(FailedOnce::default());
-    let retry = Retry::attempts(options.attempts)
-        .exponential(Duration::from_millis(1), Duration::from_millis(100))
-        .when(|e: &JobError| e.transient);
+    let attempts = options.attempts;
     let mut run = pool
-        .run_builder()
-        .retry(retry)
-        .run(ctx, input, move |_ctx, task: Task| {
-            job::run(&task, &failed_once)
+        .run(ctx, input, move |ctx, task: Task| {
+            job::run(ctx, &task, &failed_once, attempts)
         })
         .map_err(WorkerError::Start)?;
 
@@ -177,22 +174,21 @@ pub fn run(
             // Finished (and any other end the enum may grow).
             Err(_) => break,
         };
-        let attempts = result.attempts();
         let (descriptor, outcome) = result.into_parts();
         let entry = descriptor.id().to_string();
         let consumer = &options.read.consumer;
         match outcome {
-            Outcome::Succeeded(done) => batch.push(succeeded(entry, done, attempts, consumer)),
+            Outcome::Succeeded(done) => batch.push(succeeded(entry, done, consumer)),
+            // Stopped by Ctrl-C or the deadline while running (or waiting
+            // to retry): not acknowledged.
             Outcome::Cancelled(_) => hand_back.push(entry),
             Outcome::Failed(e) | Outcome::TimedOut(Some(e)) => {
-                batch.push(dead(entry, e.job, &e.to_string(), attempts, consumer));
+                batch.push(dead(entry, e.job, &e.to_string(), e.attempts, consumer));
             }
-            Outcome::TimedOut(None) => {
-                batch.push(dead(entry, None, "timed out", attempts, consumer))
-            }
+            Outcome::TimedOut(None) => batch.push(dead(entry, None, "timed out", 1, consumer)),
             Outcome::Panicked(panic) => {
                 let error = format!("panicked: {}", panic.message());
-                batch.push(dead(entry, None, &error, attempts, consumer));
+                batch.push(dead(entry, None, &error, 1, consumer));
             }
             // An outcome this code does not know: not acknowledged, so
             // another worker runs the job again.
@@ -246,14 +242,14 @@ fn commit(
     Ok(())
 }
 
-fn succeeded(entry: String, done: Done, attempts: u32, consumer: &str) -> Record {
+fn succeeded(entry: String, done: Done, consumer: &str) -> Record {
     Record {
         entry: entry.clone(),
         target: Target::Results,
         fields: vec![
             ("job", done.job.to_string()),
             ("output", done.output.to_string()),
-            ("attempts", attempts.to_string()),
+            ("attempts", done.attempts.to_string()),
             ("entry", entry),
             ("worker", consumer.to_string()),
         ],
