@@ -10,7 +10,7 @@
 //! a deadline) ends the input within one block time.
 //!
 //! Every entry handed out is pending for this consumer until the worker
-//! commits it (see [`commit`](crate::commit)); the entries read but not
+//! commits it (see [`Committer`](crate::Committer)); the entries read but not
 //! yet handed out when the run stops come back in the run's
 //! `Summary::unread_input` (the pool is resumable), for the worker to hand
 //! back.
@@ -54,7 +54,9 @@ pub struct ReadCounts {
     pub claimed: u64,
 }
 
-/// The jobs stream as an iterator of jobs; see the [module docs](self).
+/// The jobs stream as an iterator of jobs: hands out the entries of the
+/// last read, and when they are gone claims (`XAUTOCLAIM`) and reads
+/// (`XREADGROUP ... BLOCK`) more, checking the context between reads.
 ///
 /// Each job's id is its entry id. A Redis error ends the iterator and is
 /// kept in the slot given to [`StreamInput::new`].

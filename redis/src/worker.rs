@@ -116,7 +116,8 @@ pub fn ensure_group(conn: &mut Connection, keys: &Keys) -> RedisResult<()> {
 }
 
 /// Runs the worker until `ctx` ends or, with `exit_when_idle`, the group
-/// has nothing left; see the [module docs](self).
+/// has nothing left, committing each finished job with a [`Committer`] and
+/// handing back (unacknowledged) what never ran; see the [crate docs](crate).
 ///
 /// # Errors
 ///
