@@ -68,6 +68,9 @@ struct Timers {
     /// not waiting (it is starting, or ending contexts with the lock
     /// released), and so looks at the queue again before it next waits.
     waiting_until: Option<Instant>,
+    /// Deadlines registered so far: a thread lingering with nothing to do
+    /// starts its `LINGER` again after each, even one withdrawn at once.
+    registered: u64,
     /// The threads this timer started, for the tests to see them leave.
     #[cfg(test)]
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -82,6 +85,7 @@ impl Timer {
                 live: BTreeMap::new(),
                 thread_running: false,
                 waiting_until: None,
+                registered: 0,
                 #[cfg(test)]
                 threads: Vec::new(),
             }),
@@ -92,6 +96,7 @@ impl Timer {
     fn register(&'static self, id: u64, deadline: Instant, context: Weak<Inner>) {
         let mut timers = self.timers.lock();
         timers.queue.push(Reverse((deadline, id)));
+        timers.registered += 1;
         timers.live.insert(id, context);
         if !timers.thread_running {
             let spawned = std::thread::Builder::new()
@@ -128,8 +133,9 @@ impl Timer {
 
     fn run(&self) {
         let mut timers = self.timers.lock();
-        // Since when no deadline has been pending.
-        let mut idle_since: Option<Instant> = None;
+        // Since when no deadline has been pending, and how many had been
+        // registered then.
+        let mut idle_since: Option<(Instant, u64)> = None;
         loop {
             let now = Instant::now();
             let mut expired = Vec::new();
@@ -162,8 +168,12 @@ impl Timer {
                     // Jobs with a timeout each come and go one after the
                     // other: a thread that left at every gap would be
                     // started again for the next job.
-                    let idle_since = *idle_since.get_or_insert(now);
-                    let until = idle_since + LINGER;
+                    let registered = timers.registered;
+                    let (since, _) = *idle_since
+                        .filter(|&(_, seen)| seen == registered)
+                        .get_or_insert((now, registered));
+                    idle_since = Some((since, registered));
+                    let until = since + LINGER;
                     if now >= until {
                         timers.thread_running = false;
                         return;

@@ -471,3 +471,33 @@ fn a_run_without_failures_is_not_tripped() {
         assert_eq!(summary.counts.unstarted, 0);
     });
 }
+
+#[test]
+fn a_failure_after_the_callers_cancel_trips_nothing() {
+    quiet_test_panics();
+    watchdog(|| {
+        let pool = wpool::WorkerPool::new(1).unwrap();
+        let (started_tx, started) = crossbeam_channel::bounded(1);
+        let run = pool
+            .run_builder()
+            .fail_fast()
+            .run(
+                &Context::background(),
+                [Job::new(1u64, ())],
+                move |ctx, ()| -> Result<(), ()> {
+                    started_tx.send(()).unwrap();
+                    let _ = ctx.done().recv();
+                    panic!("test panic after the cancel");
+                },
+            )
+            .unwrap();
+        started.recv().unwrap();
+        run.cancel();
+        let summary = run.wait();
+        assert_eq!(
+            summary.tripped_by, None,
+            "the caller cancelled, no job tripped"
+        );
+        assert_eq!(summary.counts.panicked, 1);
+    });
+}

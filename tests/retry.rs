@@ -635,3 +635,78 @@ fn a_due_retry_is_not_starved_by_an_input_that_never_runs_dry() {
         assert_eq!((retried.value(), retried.attempts()), (Some(&0), 2));
     });
 }
+
+#[test]
+fn a_worker_leaving_never_ends_another_workers_fresh_retry() {
+    // Found by review: a worker leaving by the exit check took the retry
+    // heap with it, ending a retry another worker had just scheduled with
+    // its first failure (about one run in 1,500).
+    watchdog(|| {
+        let pool = WorkerPool::new(2).unwrap();
+        for _ in 0..3_000 {
+            let calls: Arc<Vec<AtomicU32>> = Arc::new((0..2).map(|_| AtomicU32::new(0)).collect());
+            let counted = calls.clone();
+            let run = pool
+                .run_builder()
+                .retry(Retry::attempts(3))
+                .run(
+                    &Context::background(),
+                    (0..2u64).map(|i| Job::new(i, i)),
+                    move |_, i| {
+                        // Each job fails its first attempt only.
+                        let index = usize::try_from(i).unwrap();
+                        if counted[index].fetch_add(1, SeqCst) == 0 {
+                            Err("transient")
+                        } else {
+                            Ok(i)
+                        }
+                    },
+                )
+                .unwrap();
+            for result in run {
+                assert!(
+                    result.is_succeeded(),
+                    "{result:?} after {} attempt(s)",
+                    result.attempts()
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn args_whose_drop_panics_are_dropped_inside_the_catch() {
+    quiet_test_panics();
+    struct Bomb;
+    impl Clone for Bomb {
+        fn clone(&self) -> Bomb {
+            Bomb
+        }
+    }
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                panic!("test panic in a drop");
+            }
+        }
+    }
+    watchdog(|| {
+        let pool = WorkerPool::new(1).unwrap();
+        let run = pool
+            .run_builder()
+            .retry(Retry::attempts(2))
+            .run(
+                &Context::background(),
+                (0..3u64).map(|i| Job::new(i, Bomb)),
+                |_, bomb| {
+                    std::mem::forget(bomb);
+                    Ok::<_, ()>(())
+                },
+            )
+            .unwrap();
+        let summary = run.wait();
+        // Every job accounted for; the drops' panics are reported, not lost.
+        assert_eq!(summary.counts.succeeded, 3);
+        assert!(summary.input_panic.is_some());
+    });
+}

@@ -466,8 +466,12 @@ impl<'scope, A, T, E> Engine<'scope, A, T, E> {
     /// Cancels the run because of `job`'s outcome (fail-fast); the first
     /// such job is kept for the summary.
     fn trip(&self, job: &JobDescriptor) {
-        self.tripped_by.lock().get_or_insert_with(|| job.clone());
-        self.cancel();
+        let mut tripped_by = self.tripped_by.lock();
+        // A run already cancelled (by its caller, or another trip) was not
+        // cancelled by this job.
+        if self.cancel() {
+            *tripped_by = Some(job.clone());
+        }
     }
 
     /// The job whose outcome cancelled the run, if one did.

@@ -16,7 +16,7 @@ use crate::engine::local_queue::LocalQueue;
 use crate::engine::policy::Policy;
 use crate::engine::queue::Taken;
 use crate::engine::room::{SPINS, backoff};
-use crate::job::Job;
+use crate::job::{Job, JobDescriptor};
 use crate::outcome::{JobResult, Outcome};
 use crate::unwind;
 
@@ -117,11 +117,14 @@ impl<A, T, E> Engine<'_, A, T, E> {
         }
         let mut last = worker.local.take_unsent();
         last.append(&mut stopped);
-        // Only after a cancel can a job still wait for another attempt
-        // (the exit check waits for them otherwise): it comes back with
-        // the outcome of the attempt it made last.
-        for (job, outcome) in self.retries.drain() {
-            last.push(worker.finish_without_attempt(job, outcome));
+        // After a cancel, a job waiting for another attempt comes back
+        // with the outcome of the attempt it made last. (Without one, the
+        // exit check waited for them all, and a retry scheduled since by a
+        // worker still running is that worker's to run.)
+        if self.ctx.is_ended() {
+            for (job, outcome) in self.retries.drain() {
+                last.push(worker.finish_without_attempt(job, outcome));
+            }
         }
         worker.send(last);
     }
@@ -181,7 +184,8 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
             // Another attempt of a job that ran before.
             descriptor.attempts += 1;
         }
-        drop(last);
+        // Its destructor is user code.
+        engine.drop_user_value(last);
         // Policies call user code too (a clone, a predicate): its panic is
         // the run's, not the worker's.
         let again = engine
@@ -218,12 +222,18 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
             Err(panic) => Outcome::Panicked(panic),
         };
         drop(job_ctx);
-        if let Some(args) = again
-            && !run_ctx.is_ended()
-            && let Some(delay) = engine
-                .catch_user_panic(|| policy.retry_after(&outcome, descriptor.attempts))
-                .flatten()
-        {
+        if let Some(args) = again {
+            let delay = match run_ctx.is_ended() {
+                true => None,
+                false => engine
+                    .catch_user_panic(|| policy.retry_after(&outcome, descriptor.attempts))
+                    .flatten(),
+            };
+            let Some(delay) = delay else {
+                // Not tried again: the copy goes, its destructor caught.
+                engine.drop_user_value(args);
+                return self.finish(policy, descriptor, outcome);
+            };
             let now = Instant::now();
             let at = now.checked_add(delay.min(MAX_BACKOFF)).unwrap_or(now);
             engine
@@ -233,6 +243,18 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
             engine.idle.work_added();
             return None;
         }
+        self.finish(policy, descriptor, outcome)
+    }
+
+    /// Counts a job's last outcome and applies fail-fast to it.
+    #[inline]
+    fn finish<P: Policy<A, T, E>>(
+        &self,
+        policy: &P,
+        descriptor: JobDescriptor,
+        outcome: Outcome<T, E>,
+    ) -> Option<JobResult<T, E>> {
+        let engine = self.engine;
         self.counters.finished(Finish::of(&outcome));
         if engine.catch_user_panic(|| policy.trips(&outcome)) == Some(true) {
             engine.trip(&descriptor);
@@ -243,7 +265,8 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
     /// Ends a job that will not make the attempt it was due for (the run
     /// was cancelled) with the outcome of its last one.
     fn finish_without_attempt(&self, job: Job<A>, last: Outcome<T, E>) -> JobResult<T, E> {
-        let (descriptor, _args) = job.into_parts();
+        let (descriptor, args) = job.into_parts();
+        self.engine.drop_user_value(args);
         self.counters.finished(Finish::of(&last));
         JobResult::new(descriptor, last)
     }
