@@ -468,7 +468,7 @@ impl<T, E> JobResult<T, E> {
 
     /// The place of the result's job in its run's intake.
     pub(crate) fn seq(&self) -> u64 {
-        self.descriptor.seq
+        self.descriptor.seq()
     }
 
     /// How many times the job ran: 1, or more in a run that retries failed
@@ -486,7 +486,7 @@ impl<T, E> JobResult<T, E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn attempts(&self) -> u32 {
-        self.descriptor.attempts + 1
+        self.descriptor.attempts() + 1
     }
 
     /// The descriptor of the job this result belongs to.

@@ -18,6 +18,10 @@ use crate::submit::Submitter;
 
 type Predicate<V> = Arc<dyn Fn(&V) -> bool + Send + Sync>;
 
+/// The most attempts a job may make (its attempts are counted in 16 bits
+/// beside its place in the intake).
+const MAX_ATTEMPTS: u32 = 1 << 16;
+
 /// Clones a job's arguments for another attempt.
 type CloneArgs<A> = fn(&A) -> A;
 
@@ -107,7 +111,7 @@ pub struct Retry<E> {
 
 impl<E> Retry<E> {
     /// At most `attempts` attempts per job in all (the first included; 0
-    /// counts as 1), with no wait between them until
+    /// counts as 1, and more than [`u16::MAX`] + 1 as that many), with no wait between them until
     /// [`fixed`](Retry::fixed) or [`exponential`](Retry::exponential) sets
     /// one.
     ///
@@ -121,7 +125,7 @@ impl<E> Retry<E> {
     /// ```
     pub fn attempts(attempts: u32) -> Retry<E> {
         Retry {
-            attempts: attempts.max(1),
+            attempts: attempts.clamp(1, MAX_ATTEMPTS),
             first_delay: Duration::ZERO,
             max_delay: Duration::ZERO,
             exponential: false,
@@ -294,6 +298,14 @@ struct RunPolicies<A, T, E> {
 }
 
 impl<A, T, E> Policy<A, T, E> for RunPolicies<A, T, E> {
+    fn fails_fast(&self) -> bool {
+        self.policies.fail_fast.is_some()
+    }
+
+    fn retries(&self) -> bool {
+        self.policies.retry.is_some()
+    }
+
     fn trips(&self, outcome: &Outcome<T, E>) -> bool {
         self.policies
             .fail_fast

@@ -102,6 +102,7 @@ impl Counters {
     }
 
     /// Records how many jobs the run has accepted so far.
+    #[inline]
     pub(crate) fn set_submitted(&self, jobs: u64) {
         self.submitted.store(jobs, Relaxed);
     }

@@ -11,6 +11,17 @@ use crate::engine::rate::StartRate;
 use crate::outcome::Outcome;
 
 pub(crate) trait Policy<A, T, E>: Send + Sync {
+    /// Whether the run fails fast at all: when not, `trips` is not asked.
+    fn fails_fast(&self) -> bool {
+        false
+    }
+
+    /// Whether the run retries at all: when not, `keep_for_retry` and
+    /// `retry_after` are not asked.
+    fn retries(&self) -> bool {
+        false
+    }
+
     /// Whether `outcome` cancels the run (fail-fast).
     fn trips(&self, _outcome: &Outcome<T, E>) -> bool {
         false

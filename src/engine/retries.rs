@@ -131,7 +131,7 @@ mod tests {
         let (taken, last) = retries.take_due(now + Duration::from_secs(2)).unwrap();
         assert_eq!(last, Outcome::Failed("no"));
         assert_eq!(taken.seq(), 1);
-        assert_eq!(taken.descriptor().attempts, 0, "counted when it starts");
+        assert_eq!(taken.descriptor().attempts(), 0, "counted when it starts");
         assert!(retries.is_empty());
     }
 

@@ -65,39 +65,40 @@ impl<A, T, E> Engine<'_, A, T, E> {
             retry: None,
         };
         let mut full = Vec::new();
-        // Results of retries that a cancel stopped before they started.
-        let mut stopped = Vec::new();
         let mut next = worker.local.next_job();
         loop {
-            // A retry the worker took is run before anything else.
-            let (job, last) = match (worker.retry.take(), next.take()) {
-                (Some((job, last)), queued) => {
-                    next = queued;
-                    (job, Some(last))
+            // A retry the worker took runs before anything else; its result
+            // goes out on its own (retries are rare, and kept apart so that
+            // the loop below stays lean).
+            if worker.retry.is_some() {
+                if let Some((job, last)) = worker.retry.take() {
+                    let result = if self.ctx.is_ended() {
+                        // A job that ran once ends with that attempt's outcome.
+                        Some(worker.finish_without_attempt(job, last))
+                    } else {
+                        worker.start_clock();
+                        worker.execute(state, f, policy, job, Some(last))
+                    };
+                    worker.send(result.into_iter().collect());
                 }
-                (None, Some(job)) => (job, None),
-                (None, None) => {
-                    // Nothing left here: deliver what is done before
-                    // looking on.
-                    worker.send(worker.local.take_unsent());
-                    if worker.find_work() {
-                        next = worker.local.next_job();
-                        continue;
-                    }
-                    break;
+                continue;
+            }
+            let Some(job) = next else {
+                // Nothing left here: deliver what is done before looking on.
+                worker.send(worker.local.take_unsent());
+                if worker.find_work() {
+                    next = worker.local.next_job();
+                    continue;
                 }
+                break;
             };
             if self.ctx.is_ended() {
-                match last {
-                    // A job that ran once ends with that attempt's outcome.
-                    Some(last) => stopped.push(worker.finish_without_attempt(job, last)),
-                    None => self.give_back([job]),
-                }
-                self.give_back(next.take().into_iter().chain(worker.local.clear()));
+                self.give_back(std::iter::once(job).chain(worker.local.clear()));
+                next = None;
                 continue;
             }
             worker.start_clock();
-            let Some(result) = worker.execute(state, f, policy, job, last) else {
+            let Some(result) = worker.execute(state, f, policy, job, None) else {
                 // Waiting for another attempt, or for a start slot that a
                 // cancel ended.
                 next = worker.local.next_job();
@@ -116,7 +117,6 @@ impl<A, T, E> Engine<'_, A, T, E> {
             }
         }
         let mut last = worker.local.take_unsent();
-        last.append(&mut stopped);
         // After a cancel, a job waiting for another attempt comes back
         // with the outcome of the attempt it made last. (Without one, the
         // exit check waited for them all, and a retry scheduled since by a
@@ -153,7 +153,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
     /// Runs one job, catching its panic, and counts it. `None` if the job
     /// will be tried again, or if a cancel came while it waited for a
     /// start slot (it then comes back unstarted).
-    #[inline]
+    #[inline(always)]
     fn execute<S, F, P>(
         &self,
         state: &mut S,
@@ -182,16 +182,21 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
         let (mut descriptor, args) = job.into_parts();
         if last.is_some() {
             // Another attempt of a job that ran before.
-            descriptor.attempts += 1;
+            descriptor.count_retry();
         }
-        // Its destructor is user code.
-        engine.drop_user_value(last);
+        if let Some(last) = last {
+            // Its destructor is user code.
+            engine.drop_user_value(last);
+        }
         // Policies call user code too (a clone, a predicate): its panic is
         // the run's, not the worker's.
-        let again = engine
-            .catch_user_panic(|| policy.keep_for_retry(&args))
-            .flatten();
-        if descriptor.attempts == 0 {
+        let again = match policy.retries() {
+            true => engine
+                .catch_user_panic(|| policy.keep_for_retry(&args))
+                .flatten(),
+            false => None,
+        };
+        if descriptor.attempts() == 0 {
             self.counters.started();
         } else {
             self.counters.retried();
@@ -226,7 +231,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
             let delay = match run_ctx.is_ended() {
                 true => None,
                 false => engine
-                    .catch_user_panic(|| policy.retry_after(&outcome, descriptor.attempts))
+                    .catch_user_panic(|| policy.retry_after(&outcome, descriptor.attempts()))
                     .flatten(),
             };
             let Some(delay) = delay else {
@@ -247,7 +252,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
     }
 
     /// Counts a job's last outcome and applies fail-fast to it.
-    #[inline]
+    #[inline(always)]
     fn finish<P: Policy<A, T, E>>(
         &self,
         policy: &P,
@@ -256,7 +261,7 @@ impl<A, T, E> Worker<'_, '_, A, T, E> {
     ) -> Option<JobResult<T, E>> {
         let engine = self.engine;
         self.counters.finished(Finish::of(&outcome));
-        if engine.catch_user_panic(|| policy.trips(&outcome)) == Some(true) {
+        if policy.fails_fast() && engine.catch_user_panic(|| policy.trips(&outcome)) == Some(true) {
             engine.trip(&descriptor);
         }
         Some(JobResult::new(descriptor, outcome))
