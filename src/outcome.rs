@@ -467,7 +467,7 @@ impl<T, E> JobResult<T, E> {
     }
 
     /// The place of the result's job in its run's intake.
-    pub(crate) fn seq(&self) -> u32 {
+    pub(crate) fn seq(&self) -> u64 {
         self.descriptor.seq()
     }
 

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use crate::batch::ResultBatch;
 use crate::context::Context;
 use crate::engine::{
-    Config, Deliver, Detached, Engine, Input, MAX_WINDOW, Policy, Spawner, Task, ThreadHooks,
-    plain_task,
+    Config, Deliver, Detached, Engine, Input, Policy, Spawner, Task, ThreadHooks, plain_task,
 };
 use crate::error::{BuildError, InitError, StartError};
 use crate::job::{Job, JobFn};
@@ -81,11 +80,6 @@ pub const DEFAULT_MAX_BATCH: usize = 4096;
 /// # Ok::<(), wpool::BuildError>(())
 /// ```
 pub const DEFAULT_ORDER_WINDOW: usize = 16_384;
-
-/// A window as asked for, between 1 and the most the engine counts.
-fn order_window(jobs: usize) -> usize {
-    jobs.clamp(1, MAX_WINDOW as usize)
-}
 
 /// The order in which a run hands out its results; see
 /// [`Builder::order`] and [`WorkerPool::with_order`].
@@ -287,7 +281,7 @@ impl WorkerPool {
     /// ```
     #[must_use]
     pub fn with_order_window(&self, jobs: usize) -> WorkerPool {
-        self.with_config(|config| config.order_window = order_window(jobs))
+        self.with_config(|config| config.order_window = jobs.max(1))
     }
 
     /// The input-order window of this pool's runs, in jobs.
@@ -1089,7 +1083,7 @@ impl Builder {
     /// (queued, running, or finished and waiting for their turn). When the
     /// oldest unfinished job holds the window full, the run takes no new
     /// job until it finishes. A window smaller than the number of workers
-    /// leaves workers idle; `0` counts as `1`, and more than 2^30 as 2^30.
+    /// leaves workers idle; `0` counts as `1`.
     ///
     /// # Examples
     ///
@@ -1103,7 +1097,7 @@ impl Builder {
     /// ```
     #[must_use]
     pub fn order_window(mut self, jobs: usize) -> Builder {
-        self.order_window = order_window(jobs);
+        self.order_window = jobs.max(1);
         self
     }
 

@@ -55,7 +55,7 @@ pub(crate) use policy::{NoPolicy, Policy};
 use queue::Producer;
 pub(crate) use queue::{Refused, Wait};
 pub(crate) use rate::StartRate;
-pub(crate) use reorder::{MAX_WINDOW, Reorder};
+pub(crate) use reorder::Reorder;
 pub(crate) use spawner::{Detached, Spawner};
 
 pub(crate) use worker::Deliver;

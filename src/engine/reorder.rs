@@ -22,15 +22,9 @@ use std::sync::Arc;
 use crate::engine::capacity::Capacity;
 use crate::outcome::JobResult;
 
-/// The largest input-order window: places are counted modulo 2^32, and
-/// one window must fit in half of that to tell ahead from behind.
-pub(crate) const MAX_WINDOW: u32 = 1 << 30;
-
 pub(crate) struct Reorder<T, E> {
-    /// The place of `ring[0]`: the next result to hand out. Places count
-    /// modulo 2^32, and compare by their wrapping difference: a window
-    /// (at most `MAX_WINDOW`) is far smaller.
-    next: u32,
+    /// The place of `ring[0]`: the next result to hand out.
+    next: u64,
     /// Results that came ahead of their turn, by place from `next`; `None`
     /// where a result has not arrived (or never will: a job that came back
     /// unstarted after a cancel).
@@ -54,9 +48,11 @@ impl<T, E> Reorder<T, E> {
     /// Puts arrived results in their places.
     pub(crate) fn insert(&mut self, results: Vec<JobResult<T, E>>) {
         for result in results {
-            let ahead = result.seq().wrapping_sub(self.next);
-            // Ahead by more than any window: a place already passed.
-            let Some(at) = usize::try_from(ahead).ok().filter(|_| ahead <= MAX_WINDOW) else {
+            let Some(at) = result
+                .seq()
+                .checked_sub(self.next)
+                .and_then(|at| usize::try_from(at).ok())
+            else {
                 self.strays.push(result);
                 continue;
             };
@@ -80,7 +76,7 @@ impl<T, E> Reorder<T, E> {
             return None;
         }
         let result = self.ring.pop_front().flatten();
-        self.next = self.next.wrapping_add(1);
+        self.next += 1;
         // The place goes back at once: the thread that reads may be the
         // one that submits next, and would wait for it forever.
         self.window.give_back(1);
@@ -95,7 +91,7 @@ impl<T, E> Reorder<T, E> {
             return Some(stray);
         }
         while let Some(slot) = self.ring.pop_front() {
-            self.next = self.next.wrapping_add(1);
+            self.next += 1;
             if let Some(result) = slot {
                 self.window.give_back(1);
                 return Some(result);
@@ -177,24 +173,5 @@ mod tests {
         let held = reorder.into_held();
         assert_eq!(values(held), [1, 2, 3]);
         assert_eq!(window.try_take_up_to(16), 3);
-    }
-
-    #[test]
-    fn places_wrap_around_after_four_billion_jobs() {
-        let window = Arc::new(Capacity::new(8));
-        let mut reorder: Reorder<u64, ()> = Reorder::new(window);
-        reorder.next = u32::MAX - 1;
-        let at = |seq: u64| {
-            let mut job = Job::new(seq, ());
-            job.set_seq(seq);
-            JobResult::new(job.into_parts().0, Outcome::Succeeded(seq))
-        };
-        let wrapped = u64::from(u32::MAX) + 1;
-        reorder.insert(vec![at(wrapped), at(wrapped - 1), at(wrapped - 2)]);
-        let mut out = Vec::new();
-        while let Some(result) = reorder.pop() {
-            out.push(result);
-        }
-        assert_eq!(values(out), [wrapped - 2, wrapped - 1, wrapped]);
     }
 }
