@@ -16,7 +16,7 @@ use common::{
 };
 use crossbeam_channel::unbounded;
 use parking_lot::Mutex;
-use wpool::{Context, ContextError, Job, Outcome, Retry, WorkerPool};
+use wpool::{Context, ContextError, Job, JobResult, Outcome, Retry, Summary, WorkerPool};
 
 /// One call counter per job id.
 fn counters(jobs: usize) -> Arc<Vec<AtomicU32>> {
@@ -295,59 +295,64 @@ fn other_jobs_run_on_the_only_worker_while_one_waits_out_its_back_off() {
     });
 }
 
+/// One worker: job 0 fails its first attempt and waits out `retry`'s
+/// back-off, while job 1 waits for the run to end; then the run is
+/// cancelled. Returns the results, by id, the summary, and how long the
+/// cancel took to end the run; checks that no attempt started after it.
+fn cancel_during_a_back_off(
+    name: &str,
+    retry: Retry<&'static str>,
+) -> (Vec<JobResult<u64, &'static str>>, Summary<u64>, Duration) {
+    let pool = named_pool(1, name);
+    let (started_tx, started) = unbounded();
+    let (_gate_tx, gate) = unbounded::<()>();
+    let f = move |ctx: &Context, i: u64| {
+        started_tx.send(i).unwrap();
+        if i == 0 {
+            return Err("failed");
+        }
+        wait_at_gate(ctx, &gate);
+        if ctx.is_cancelled() {
+            Err("cancelled")
+        } else {
+            Ok(i)
+        }
+    };
+    let mut run = pool
+        .run_builder()
+        .retry(retry)
+        .run(&Context::background(), (0..2u64).map(|i| Job::new(i, i)), f)
+        .unwrap();
+    // Job 0's first attempt, then job 1 on the same worker: job 0 is then
+    // waiting out its back-off.
+    assert_eq!(started.recv_timeout(PATIENCE).unwrap(), 0);
+    assert_eq!(started.recv_timeout(PATIENCE).unwrap(), 1);
+    let cancelled = Instant::now();
+    run.cancel();
+    let mut results: Vec<_> = (&mut run).collect();
+    let summary = run.wait();
+    let took = cancelled.elapsed();
+    results.sort_by_key(|r| id_of(r.id()));
+    assert!(started.try_recv().is_err(), "no attempt after the cancel");
+    assert_threads_gone(&format!("{name}-"));
+    (results, summary, took)
+}
+
 /// A cancel while a job waits out a long back-off and another job is
 /// running: both come back at once, the waiting one with its last failure.
 #[test]
 fn a_cancel_during_a_long_back_off_returns_promptly() {
     watchdog(|| {
-        let pool = named_pool(1, "rtcancel");
-        let (started_tx, started) = unbounded();
-        let (_gate_tx, gate) = unbounded::<()>();
-        let calls = counters(2);
-        let f = {
-            let calls = calls.clone();
-            move |ctx: &Context, i: u64| {
-                let call = calls[i as usize].fetch_add(1, SeqCst) + 1;
-                started_tx.send((i, call)).unwrap();
-                if i == 0 {
-                    return Err(format!("attempt {call} failed"));
-                }
-                wait_at_gate(ctx, &gate);
-                ctx.check().map_err(|e| e.to_string())?;
-                Ok(i)
-            }
-        };
-        let mut run = pool
-            .run_builder()
-            .retry(Retry::attempts(5).fixed(Duration::from_secs(60)))
-            .run(&Context::background(), (0..2u64).map(|i| Job::new(i, i)), f)
-            .unwrap();
-        // Job 0's first attempt, then job 1 on the same worker: job 0 is
-        // then waiting out its back-off.
-        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), (0, 1));
-        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), (1, 1));
-        let cancelled = Instant::now();
-        run.cancel();
-        let mut results: Vec<_> = (&mut run).collect();
-        let summary = run.wait();
-        let took = cancelled.elapsed();
+        let retry = Retry::attempts(5).fixed(Duration::from_secs(60));
+        let (results, summary, took) = cancel_during_a_back_off("rtcancel", retry);
         assert!(took < Duration::from_secs(10), "took {took:?}");
-        results.sort_by_key(|r| id_of(r.id()));
         assert_eq!(results.len(), 2);
-        assert_eq!(
-            results[0].outcome(),
-            &Outcome::Failed("attempt 1 failed".to_string())
-        );
+        assert_eq!(results[0].outcome(), &Outcome::Failed("failed"));
         assert_eq!(results[0].attempts(), 1);
-        assert_eq!(
-            results[1].outcome(),
-            &Outcome::Cancelled("context cancelled".to_string())
-        );
+        assert_eq!(results[1].outcome(), &Outcome::Cancelled("cancelled"));
         assert_eq!(summary.counts.failed, 1);
         assert_eq!(summary.counts.cancelled, 1);
         assert_eq!(summary.cancelled_by, Some(ContextError::Cancelled));
-        assert!(started.try_recv().is_err(), "no attempt after the cancel");
-        assert_threads_gone("rtcancel-");
     });
 }
 
@@ -358,27 +363,8 @@ fn a_cancel_during_a_long_back_off_returns_promptly() {
 #[test]
 fn counts_retries_match_the_attempts_made_when_a_cancel_ends_a_back_off() {
     watchdog(|| {
-        let pool = named_pool(1, "rtcount");
-        let (started_tx, started) = unbounded();
-        let (_gate_tx, gate) = unbounded::<()>();
-        let f = move |ctx: &Context, i: u64| {
-            started_tx.send(i).unwrap();
-            if i == 0 {
-                return Err("failed");
-            }
-            wait_at_gate(ctx, &gate);
-            Ok(i)
-        };
-        let mut run = pool
-            .run_builder()
-            .retry(Retry::attempts(5).fixed(Duration::from_secs(60)))
-            .run(&Context::background(), (0..2u64).map(|i| Job::new(i, i)), f)
-            .unwrap();
-        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), 0);
-        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), 1);
-        run.cancel();
-        let results: Vec<_> = (&mut run).collect();
-        let summary = run.wait();
+        let retry = Retry::attempts(5).fixed(Duration::from_secs(60));
+        let (results, summary, _) = cancel_during_a_back_off("rtcount", retry);
         let attempts_beyond_first: u64 = results.iter().map(|r| u64::from(r.attempts() - 1)).sum();
         assert_eq!(attempts_beyond_first, 0, "{results:?}");
         assert_eq!(
@@ -574,32 +560,11 @@ fn jitter_keeps_each_wait_within_its_bounds() {
 #[test]
 fn a_back_off_of_duration_max_is_ended_by_a_cancel() {
     watchdog_for(Duration::from_secs(10), || {
-        let pool = named_pool(1, "rtmax");
-        let (started_tx, started) = unbounded();
-        let (_gate_tx, gate) = unbounded::<()>();
-        let f = move |ctx: &Context, i: u64| {
-            started_tx.send(i).unwrap();
-            if i == 0 {
-                return Err("failed");
-            }
-            wait_at_gate(ctx, &gate);
-            Ok(i)
-        };
-        let mut run = pool
-            .run_builder()
-            .retry(Retry::attempts(2).fixed(Duration::MAX))
-            .run(&Context::background(), (0..2u64).map(|i| Job::new(i, i)), f)
-            .unwrap();
-        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), 0);
-        assert_eq!(started.recv_timeout(PATIENCE).unwrap(), 1);
-        run.cancel();
-        let mut results: Vec<_> = (&mut run).collect();
-        results.sort_by_key(|r| id_of(r.id()));
+        let retry = Retry::attempts(2).fixed(Duration::MAX);
+        let (results, _, _) = cancel_during_a_back_off("rtmax", retry);
         assert_eq!(results.len(), 2, "{results:?}");
         assert_eq!(results[0].outcome(), &Outcome::Failed("failed"));
         assert_eq!(results[0].attempts(), 1);
-        run.wait();
-        assert_threads_gone("rtmax-");
     });
 }
 
