@@ -9,35 +9,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+// The root crate's test helpers, shared rather than copied.
+#[path = "../../../tests/common/mod.rs"]
+mod shared;
+
 /// Runs `body` on its own thread and fails the test if it has not finished
-/// within `limit`, so a hang is a red test rather than a stuck CI. A panic
-/// in `body` fails the test with the body's own message (and drops what
-/// the body held, such as the server guard, as it unwinds).
-pub fn watchdog<R: Send + 'static>(
-    limit: Duration,
-    body: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let handle = std::thread::Builder::new()
-        .name("test-body".into())
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("spawn test body");
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            handle.join().expect("test body");
-            value
-        }
-        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the body sends before it returns"),
-        },
-        Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-            panic!("watchdog: the test did not finish within {limit:?}, a hang?")
-        }
-    }
-}
+/// within `limit` (the root crate's `watchdog_for`).
+pub use shared::watchdog_for as watchdog;
 
 /// Calls `check` every 10 ms until it returns `Some`, for at most `limit`.
 ///
