@@ -15,6 +15,21 @@ use crate::run::{ScopedRun, Summary};
 /// The outputs of [`WorkerPool::map`](crate::WorkerPool::map) and
 /// [`WorkerPool::map_unordered`](crate::WorkerPool::map_unordered), a
 /// [`ScopedMap`] over a run that borrows nothing.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{Context, Map, WorkerPool};
+///
+/// fn lengths(pool: &WorkerPool, words: Vec<String>) -> Map<String, usize> {
+///     pool.map(&Context::background(), words, |word| word.len()).unwrap()
+/// }
+///
+/// let pool = WorkerPool::new(2)?;
+/// let total: usize = lengths(&pool, vec!["ab".into(), "c".into()]).map(Result::unwrap).sum();
+/// assert_eq!(total, 3);
+/// # Ok::<(), wpool::BuildError>(())
+/// ```
 pub type Map<X, U> = ScopedMap<'static, X, U>;
 
 /// A lazy iterator over the outputs of a function applied to every item

@@ -68,7 +68,20 @@ pub struct RunBuilder<A, T, E, State = NoState> {
     policies: Policies<A, T, E>,
 }
 
-/// The state of a [`RunBuilder`] whose workers keep none.
+/// The state of a [`RunBuilder`] whose workers keep none: its job
+/// function takes `|ctx, args|`, until
+/// [`worker_state`](RunBuilder::worker_state) gives each worker a state.
+///
+/// # Examples
+///
+/// ```
+/// use wpool::{NoState, RunBuilder, WorkerPool};
+///
+/// let pool = WorkerPool::new(2)?;
+/// let builder: RunBuilder<u32, u32, (), NoState> = pool.run_builder();
+/// # drop(builder);
+/// # Ok::<(), wpool::BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoState;
 
@@ -557,6 +570,9 @@ impl<A, T, E, State> RunBuilder<A, T, E, State> {
     ///
     /// If `init` fails (or panics) on any worker, the run does not start:
     /// [`run`](RunBuilder::run) returns [`InitError`] and takes no job in.
+    /// `run` waits for every worker's `init` to return, whatever the
+    /// context: an `init` that blocks (a connection with no timeout) keeps
+    /// `run` from returning, so give it a timeout of its own.
     ///
     /// # Examples
     ///
