@@ -421,16 +421,35 @@ impl<K: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(K, V)> for Metad
 /// ```
 #[derive(Clone)]
 pub struct JobDescriptor {
-    id: JobId,
-    /// Kind and metadata live behind one pointer that stays null for the
-    /// many jobs that have neither: a descriptor is 32 bytes, not 80.
-    labels: Option<Box<Labels>>,
+    identity: Identity,
     /// The job's place in its run's intake (0, 1, 2, ...; the low 48
     /// bits), set when the run accepts it, and how many of its attempts
     /// ran before this one (retries; the high 16 bits). Packed into one
     /// word to keep a job small: the engine moves millions of them. Not
     /// part of what identifies a job: equality and hashing leave it out.
     place: u64,
+}
+
+/// A job's id, and its kind and metadata if it has any.
+///
+/// The engine moves millions of descriptors, so their size is a large
+/// share of what a trivial job costs: kind and metadata live behind one
+/// pointer that only the jobs which have them pay for, and that pointer
+/// takes the place of the id rather than sitting beside it. The enum is
+/// then no larger than the id (the `Labeled` pointer fits in the bytes
+/// after the id's own tag, which has values to spare for this one), and
+/// a descriptor is 24 bytes, not 32 or 80.
+#[derive(Clone)]
+enum Identity {
+    Bare(JobId),
+    Labeled(Box<Labeled>),
+}
+
+#[derive(Clone)]
+struct Labeled {
+    id: JobId,
+    kind: Cow<'static, str>,
+    metadata: Metadata,
 }
 
 /// The bits of `JobDescriptor::place` that hold the place in the intake.
@@ -463,7 +482,9 @@ impl JobDescriptor {
 
 impl PartialEq for JobDescriptor {
     fn eq(&self, other: &JobDescriptor) -> bool {
-        self.id == other.id && self.labels == other.labels
+        self.id() == other.id()
+            && self.kind() == other.kind()
+            && self.metadata() == other.metadata()
     }
 }
 
@@ -471,15 +492,10 @@ impl Eq for JobDescriptor {}
 
 impl std::hash::Hash for JobDescriptor {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.id.hash(state);
-        self.labels.hash(state);
+        self.id().hash(state);
+        self.kind().hash(state);
+        self.metadata().hash(state);
     }
-}
-
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-struct Labels {
-    kind: Cow<'static, str>,
-    metadata: Metadata,
 }
 
 static NO_METADATA: Metadata = Metadata(Vec::new());
@@ -500,14 +516,25 @@ impl JobDescriptor {
     #[must_use]
     pub fn new(id: impl Into<JobId>) -> JobDescriptor {
         JobDescriptor {
-            id: id.into(),
-            labels: None,
+            identity: Identity::Bare(id.into()),
             place: 0,
         }
     }
 
-    fn labels_mut(&mut self) -> &mut Labels {
-        self.labels.get_or_insert_with(Box::default)
+    /// The kind and metadata, to change; a bare descriptor gets them.
+    fn labels_mut(&mut self) -> &mut Labeled {
+        if let Identity::Bare(id) = &mut self.identity {
+            let id = std::mem::replace(id, JobId(IdRepr::Number(0)));
+            self.identity = Identity::Labeled(Box::new(Labeled {
+                id,
+                kind: Cow::Borrowed(""),
+                metadata: Metadata::new(),
+            }));
+        }
+        match &mut self.identity {
+            Identity::Labeled(labeled) => labeled,
+            Identity::Bare(_) => unreachable!("labeled just above"),
+        }
     }
 
     /// Sets the kind tag (Go's `JType`).
@@ -576,7 +603,10 @@ impl JobDescriptor {
     /// assert_eq!(d.id(), &JobId::from(7u64));
     /// ```
     pub fn id(&self) -> &JobId {
-        &self.id
+        match &self.identity {
+            Identity::Bare(id) => id,
+            Identity::Labeled(labeled) => &labeled.id,
+        }
     }
 
     /// The job's kind tag; empty unless one was set.
@@ -590,7 +620,10 @@ impl JobDescriptor {
     /// assert_eq!(JobDescriptor::new(1u64).with_kind("fetch").kind(), "fetch");
     /// ```
     pub fn kind(&self) -> &str {
-        self.labels.as_ref().map_or("", |labels| &labels.kind)
+        match &self.identity {
+            Identity::Bare(_) => "",
+            Identity::Labeled(labeled) => &labeled.kind,
+        }
     }
 
     /// The job's metadata.
@@ -605,9 +638,10 @@ impl JobDescriptor {
     /// assert!(JobDescriptor::new(2u64).metadata().is_empty());
     /// ```
     pub fn metadata(&self) -> &Metadata {
-        self.labels
-            .as_ref()
-            .map_or(&NO_METADATA, |labels| &labels.metadata)
+        match &self.identity {
+            Identity::Bare(_) => &NO_METADATA,
+            Identity::Labeled(labeled) => &labeled.metadata,
+        }
     }
 
     /// The job's metadata, to change.
@@ -629,7 +663,7 @@ impl JobDescriptor {
 impl fmt::Debug for JobDescriptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobDescriptor")
-            .field("id", &self.id)
+            .field("id", self.id())
             .field("kind", &self.kind())
             .field("metadata", self.metadata())
             .finish()
@@ -846,7 +880,7 @@ impl<A> Job<A> {
     /// assert_eq!(job.id().as_u64(), Some(9));
     /// ```
     pub fn id(&self) -> &JobId {
-        &self.descriptor.id
+        self.descriptor.id()
     }
 
     /// The arguments the job function will be called with.
@@ -962,8 +996,8 @@ mod tests {
 
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn an_id_is_sixteen_bytes_with_negative_numbers_too_and_a_descriptor_thirty_two() {
+    fn an_id_is_sixteen_bytes_with_negative_numbers_too_and_a_descriptor_twenty_four() {
         assert_eq!(std::mem::size_of::<JobId>(), 16);
-        assert_eq!(std::mem::size_of::<JobDescriptor>(), 32);
+        assert_eq!(std::mem::size_of::<JobDescriptor>(), 24);
     }
 }
