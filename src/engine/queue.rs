@@ -220,12 +220,14 @@ impl<A> JobQueue<A> {
         if state.queued != 0 && state.queued >= capacity {
             return Err((Refused::Full, job));
         }
-        let mut job = job;
-        job.set_seq(state.submitted);
+        let seq = state.submitted;
         state.queued += 1;
         state.submitted += 1;
         self.counters.set_submitted(state.submitted);
         state.open.push(job);
+        if let Some(job) = state.open.last_mut() {
+            job.set_seq(seq);
+        }
         if state.open.len() >= state.target {
             self.send_open(state, cost);
         } else if state.open.len() == 1 {
