@@ -311,6 +311,16 @@ struct RunPolicies<A, T, E> {
 }
 
 impl<A, T, E> Policy<A, T, E> for RunPolicies<A, T, E> {
+    fn is_active(&self) -> bool {
+        let Policies {
+            fail_fast,
+            job_timeout,
+            retry,
+            start_rate,
+        } = &self.policies;
+        fail_fast.is_some() || job_timeout.is_some() || retry.is_some() || start_rate.is_some()
+    }
+
     fn fails_fast(&self) -> bool {
         self.policies.fail_fast.is_some()
     }

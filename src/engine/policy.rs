@@ -11,6 +11,15 @@ use crate::engine::rate::StartRate;
 use crate::outcome::Outcome;
 
 pub(crate) trait Policy<A, T, E>: Send + Sync {
+    /// Whether any step below may do anything. When not, the worker runs
+    /// the jobs without asking: a plain run (whose answer is a constant
+    /// that compiles the question away) and a run whose builder set only
+    /// worker state or hooks take the loop they took before there were
+    /// policies.
+    fn is_active(&self) -> bool {
+        true
+    }
+
     /// Whether the run fails fast at all: when not, `trips` is not asked.
     fn fails_fast(&self) -> bool {
         false
@@ -54,4 +63,8 @@ pub(crate) trait Policy<A, T, E>: Send + Sync {
 /// The policy of a plain run: none.
 pub(crate) struct NoPolicy;
 
-impl<A, T, E> Policy<A, T, E> for NoPolicy {}
+impl<A, T, E> Policy<A, T, E> for NoPolicy {
+    fn is_active(&self) -> bool {
+        false
+    }
+}

@@ -64,13 +64,15 @@ impl<A, T, E> Engine<'_, A, T, E> {
             open_batch_taken: None,
             retry: None,
         };
+        // Asked once: a run without policies never asks them per job.
+        let plain = !policy.is_active();
         let mut full = Vec::new();
         let mut next = worker.local.next_job();
         loop {
             // A retry the worker took runs before anything else; its result
             // goes out on its own (retries are rare, and kept apart so that
             // the loop below stays lean).
-            if worker.retry.is_some() {
+            if !plain && worker.retry.is_some() {
                 if let Some((job, last)) = worker.retry.take() {
                     let result = if self.ctx.is_ended() {
                         // A job that ran once ends with that attempt's outcome.
@@ -98,11 +100,18 @@ impl<A, T, E> Engine<'_, A, T, E> {
                 continue;
             }
             worker.start_clock();
-            let Some(result) = worker.execute(state, f, policy, job, None) else {
-                // Waiting for another attempt, or for a start slot that a
-                // cancel ended.
-                next = worker.local.next_job();
-                continue;
+            let result = if plain {
+                worker.execute_plain(state, f, job)
+            } else {
+                match worker.execute(state, f, policy, job, None) {
+                    Some(result) => result,
+                    None => {
+                        // Waiting for another attempt, or for a start slot
+                        // that a cancel ended.
+                        next = worker.local.next_job();
+                        continue;
+                    }
+                }
             };
             next = worker
                 .local
@@ -150,6 +159,28 @@ struct Worker<'a, 'scope, A, T, E> {
 }
 
 impl<A, T, E> Worker<'_, '_, A, T, E> {
+    /// Runs one job of a run without policies, catching its panic, and
+    /// counts it: [`execute`](Self::execute) with every policy step left
+    /// out, so that a plain run's loop is as lean as it was before there
+    /// were policies.
+    #[inline(always)]
+    fn execute_plain<S, F>(&self, state: &mut S, f: &F, job: Job<A>) -> JobResult<T, E>
+    where
+        F: Fn(&mut S, &Context, A) -> Result<T, E>,
+    {
+        let ctx = &self.engine.ctx;
+        let (descriptor, args) = job.into_parts();
+        self.counters.started();
+        let (outcome, how) = match unwind::catch(|| f(state, ctx, args)) {
+            Ok(Ok(value)) => (Outcome::Succeeded(value), Finish::Succeeded),
+            Ok(Err(err)) if ctx.is_cancelled() => (Outcome::Cancelled(err), Finish::Cancelled),
+            Ok(Err(err)) => (Outcome::Failed(err), Finish::Failed),
+            Err(panic) => (Outcome::Panicked(panic), Finish::Panicked),
+        };
+        self.counters.finished(how);
+        JobResult::new(descriptor, outcome)
+    }
+
     /// Runs one job, catching its panic, and counts it. `None` if the job
     /// will be tried again, or if a cancel came while it waited for a
     /// start slot (it then comes back unstarted).
