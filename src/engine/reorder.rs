@@ -3,35 +3,43 @@
 //! Every job a run takes in gets its place (`seq`: 0, 1, 2, ...) and, in a
 //! run that hands out results in input order, a credit of the run's
 //! *window* (a [`Capacity`]) taken by the producer before it queues the
-//! job. Results arrive in about the order they finish; the reader keeps
-//! those that come ahead of their turn in a ring indexed by place, and
-//! hands out the front one as soon as it is there. Each result handed out
-//! gives its credit back, so that at most a window of jobs is ever between
-//! being taken in and being handed out: behind a slow job, producers wait
-//! and the ring cannot outgrow the window.
+//! job. Results arrive in batches, about in the order they finish. A
+//! worker runs jobs in the order it took them, and takes them a batch of
+//! consecutive places at a time, so a batch of results is nearly always
+//! one *run* of consecutive places, or a few. The reader keeps the runs
+//! that come ahead of their turn, ordered by their first place, and hands
+//! out the front run's results one by one as soon as its first place is
+//! next: per result, that is one step of a `Vec` iterator, as in
+//! completion order; the ordering costs per run, not per result.
 //!
-//! Each credit goes back the moment its result is handed out, not a few at
-//! a time: the thread that reads may be the one that submits next (a loop
-//! that submits and drains with `try_next`), and a credit it kept would be
-//! the one its own submission waits for. That costs one shared atomic
-//! operation per result.
+//! A run's credits go back when it becomes the front one, when everything
+//! before it is handed out. So at most a window of jobs is between being
+//! taken in and being next in line: behind a slow job, producers wait,
+//! and what the reader holds cannot outgrow the window (plus the one run
+//! it is handing out, which waits for nothing but the reader). Credits go
+//! back then, not later: the thread that reads may be the one that
+//! submits next (a loop that submits and drains with `try_next`), and a
+//! credit it kept for a result it had already handed out would be the one
+//! its own submission waits for.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::engine::capacity::Capacity;
 use crate::outcome::JobResult;
 
 pub(crate) struct Reorder<T, E> {
-    /// The place of `ring[0]`: the next result to hand out.
+    /// The place of the next result to hand out once `front` is empty.
     next: u64,
-    /// Results that came ahead of their turn, by place from `next`; `None`
-    /// where a result has not arrived (or never will: a job that came back
-    /// unstarted after a cancel).
-    ring: VecDeque<Option<JobResult<T, E>>>,
-    /// Results whose place was taken or passed: never, unless the engine
-    /// gave a place twice; handed out at once rather than lost.
-    strays: Vec<JobResult<T, E>>,
+    /// The run being handed out; its credits went back when it came to
+    /// the front.
+    front: std::vec::IntoIter<JobResult<T, E>>,
+    /// Runs that came ahead of their turn, by first place (and the order
+    /// they arrived in, which keeps two runs apart if the engine ever gave
+    /// a place twice: they are both handed out, never lost).
+    waiting: BTreeMap<(u64, u64), Vec<JobResult<T, E>>>,
+    /// How many runs have arrived: the second half of `waiting`'s keys.
+    arrived: u64,
     window: Arc<Capacity>,
 }
 
@@ -39,75 +47,88 @@ impl<T, E> Reorder<T, E> {
     pub(crate) fn new(window: Arc<Capacity>) -> Self {
         Reorder {
             next: 0,
-            ring: VecDeque::new(),
-            strays: Vec::new(),
+            front: Vec::new().into_iter(),
+            waiting: BTreeMap::new(),
+            arrived: 0,
             window,
         }
     }
 
-    /// Puts arrived results in their places.
-    pub(crate) fn insert(&mut self, results: Vec<JobResult<T, E>>) {
-        for result in results {
-            let Some(at) = result
-                .seq()
-                .checked_sub(self.next)
-                .and_then(|at| usize::try_from(at).ok())
-            else {
-                self.strays.push(result);
-                continue;
-            };
-            if at >= self.ring.len() {
-                self.ring.resize_with(at + 1, || None);
-            }
-            match &mut self.ring[at] {
-                slot @ None => *slot = Some(result),
-                Some(_) => self.strays.push(result),
-            }
+    /// Puts arrived results in their places, a run of consecutive places
+    /// at a time.
+    pub(crate) fn insert(&mut self, mut results: Vec<JobResult<T, E>>) {
+        // Split off runs from the back, so that each element moves at most
+        // once, and usually (one run) none does.
+        while let Some(start) = run_start(&results) {
+            let run = results.split_off(start);
+            self.insert_run(run);
         }
+        self.insert_run(results);
+    }
+
+    fn insert_run(&mut self, run: Vec<JobResult<T, E>>) {
+        let Some(first) = run.first() else { return };
+        let key = (first.seq(), self.arrived);
+        self.arrived += 1;
+        self.waiting.insert(key, run);
     }
 
     /// Hands out the next result in input order, if it has arrived.
     pub(crate) fn pop(&mut self) -> Option<JobResult<T, E>> {
-        if let Some(stray) = self.strays.pop() {
-            self.window.give_back(1);
-            return Some(stray);
+        loop {
+            if let Some(result) = self.front.next() {
+                return Some(result);
+            }
+            // The front run is done: the next one, if its turn has come
+            // (or passed, for a place given twice).
+            let entry = self.waiting.first_entry()?;
+            if entry.key().0 > self.next {
+                return None;
+            }
+            let run = entry.remove();
+            self.bring_forward(run);
         }
-        if !matches!(self.ring.front(), Some(Some(_))) {
-            return None;
-        }
-        let result = self.ring.pop_front().flatten();
-        self.next += 1;
-        // The place goes back at once: the thread that reads may be the
-        // one that submits next, and would wait for it forever.
-        self.window.give_back(1);
-        result
     }
 
     /// Once the run has ended: hands out the next result there is,
     /// skipping places whose jobs never ran.
     pub(crate) fn pop_after_end(&mut self) -> Option<JobResult<T, E>> {
-        if let Some(stray) = self.strays.pop() {
-            self.window.give_back(1);
-            return Some(stray);
-        }
-        while let Some(slot) = self.ring.pop_front() {
-            self.next += 1;
-            if let Some(result) = slot {
-                self.window.give_back(1);
+        loop {
+            if let Some(result) = self.front.next() {
                 return Some(result);
             }
+            let run = self.waiting.pop_first()?.1;
+            self.bring_forward(run);
         }
-        None
+    }
+
+    /// Makes `run` the one being handed out, and gives its credits back.
+    fn bring_forward(&mut self, run: Vec<JobResult<T, E>>) {
+        if let Some(last) = run.last() {
+            self.next = self.next.max(last.seq() + 1);
+        }
+        self.window.give_back(run.len());
+        self.front = run.into_iter();
     }
 
     /// Ends the reordering: returns the results held, in input order, and
-    /// gives back every credit they and the results handed out hold.
-    pub(crate) fn into_held(mut self) -> Vec<JobResult<T, E>> {
-        let mut held = std::mem::take(&mut self.strays);
-        held.extend(std::mem::take(&mut self.ring).into_iter().flatten());
-        self.window.give_back(held.len());
+    /// gives back the credits of those not yet at the front.
+    pub(crate) fn into_held(self) -> Vec<JobResult<T, E>> {
+        let mut held: Vec<JobResult<T, E>> = self.front.collect();
+        let front = held.len();
+        held.extend(self.waiting.into_values().flatten());
+        self.window.give_back(held.len() - front);
         held
     }
+}
+
+/// Where the last run of consecutive places in `results` starts, if it is
+/// not the whole of them.
+fn run_start<T, E>(results: &[JobResult<T, E>]) -> Option<usize> {
+    let last = results.len().checked_sub(1)?;
+    (1..=last)
+        .rev()
+        .find(|&at| results[at - 1].seq().wrapping_add(1) != results[at].seq())
 }
 
 #[cfg(test)]
