@@ -156,8 +156,8 @@
 //! item's place. For jobs with ids and a context, a pool derived with
 //! [`WorkerPool::with_order`] runs them in [`Order::Input`]. Either way, at
 //! most [`order_window`](Builder::order_window) jobs are between being
-//! taken in and being handed out, so a slow job holds back a bounded
-//! number of results, not the whole input.
+//! taken in and their turn to be handed out, so a slow job holds back a
+//! bounded number of results, not the whole input.
 //!
 //! ```
 //! use wpool::{Context, Job, Order, WorkerPool};

@@ -43,7 +43,7 @@ pub type Map<X, U> = ScopedMap<'static, X, U>;
 /// The input is read lazily, as the workers need items (so an endless
 /// input is fine), and memory stays bounded: in input order at most
 /// [`order_window`](crate::Builder::order_window) items are between being
-/// read and being handed out.
+/// read and their turn to be handed out.
 ///
 /// Dropping it cancels the map and joins its threads, as dropping a
 /// [`Run`](crate::Run) does; so does a cancel of the context it was

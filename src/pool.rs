@@ -443,8 +443,8 @@ impl WorkerPool {
     ///
     /// The input is read lazily, as workers need items, so it may be
     /// endless; at most [`order_window`](Builder::order_window) items are
-    /// between being read and being handed out, so memory stays bounded
-    /// behind a slow item. Dropping the [`Map`] or cancelling `ctx` stops
+    /// between being read and their turn to be handed out, so memory stays
+    /// bounded behind a slow item. Dropping the [`Map`] or cancelling `ctx` stops
     /// it. A function that fails returns a `Result`, which comes back as
     /// it is; one that needs its context, or jobs with ids of their own,
     /// use [`run`](WorkerPool::run).
@@ -1079,8 +1079,10 @@ impl Builder {
 
     /// Sets the input-order window (default [`DEFAULT_ORDER_WINDOW`]): in a
     /// run that hands out results in [`Order::Input`], at most this many
-    /// jobs are between being taken in and being handed to the reader
-    /// (queued, running, or finished and waiting for their turn). When the
+    /// jobs are between being taken in and their turn to be handed to the
+    /// reader (queued, running, or finished and waiting for an earlier
+    /// one); a batch of results whose turn has come is handed out without
+    /// holding places. When the
     /// oldest unfinished job holds the window full, the run takes no new
     /// job until it finishes. A window smaller than the number of workers
     /// leaves workers idle; `0` counts as `1`.

@@ -60,6 +60,7 @@
 //! package) includes this file as a module and runs the same cases.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::hint::black_box;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -229,6 +230,9 @@ pub(crate) enum Contender {
     WpoolMap,
     /// `WpoolMap` with `map_unordered` (completion order).
     WpoolMapUnordered,
+    /// `WpoolRun` from `run_builder().worker_state(..)`: each worker
+    /// counts its jobs in a state of its own.
+    WpoolRunState,
     /// wpool, a batch of boxed per-job closures.
     WpoolBoxed,
     /// wpool, continuous submission from one producer thread.
@@ -253,7 +257,7 @@ use Contender::*;
 
 impl Contender {
     /// Every contender, for `--only`.
-    const ALL: [Contender; 16] = [
+    const ALL: [Contender; 17] = [
         Sequential,
         SeedPool,
         Threadpool,
@@ -264,6 +268,7 @@ impl Contender {
         WpoolRunInput,
         WpoolMap,
         WpoolMapUnordered,
+        WpoolRunState,
         WpoolBoxed,
         WpoolSubmit,
         WpoolSubmitMany,
@@ -283,9 +288,9 @@ impl Contender {
         WpoolSubmit,
     ];
 
-    /// W1's and W2's: the pools, wpool's input order and maps, then
-    /// submission from many threads.
-    pub(crate) const W1_AND_W2: [Contender; 12] = [
+    /// W1's and W2's: the pools, wpool's input order, maps and worker
+    /// state, then submission from many threads.
+    pub(crate) const W1_AND_W2: [Contender; 13] = [
         SeedPool,
         Threadpool,
         RayonSpawn,
@@ -294,6 +299,7 @@ impl Contender {
         WpoolRunInput,
         WpoolMap,
         WpoolMapUnordered,
+        WpoolRunState,
         WpoolBoxed,
         WpoolSubmit,
         ThreadpoolMany,
@@ -316,6 +322,7 @@ impl Contender {
             WpoolRunInput => "**wpool `run`** (shared function, input order)",
             WpoolMap => "**wpool `map`** (input order)",
             WpoolMapUnordered => "**wpool `map_unordered`**",
+            WpoolRunState => "**wpool `run`** (shared function, `worker_state`)",
             WpoolBoxed => "**wpool `run_boxed`** (`Job::from_fn`)",
             WpoolSubmit => "**wpool `start` + `submit`**",
             WpoolSubmitMany => "**wpool `start` + `submit`**, 8 submitting threads",
@@ -338,6 +345,7 @@ impl Contender {
             WpoolRunInput => "wpool_run_input",
             WpoolMap => "wpool_map",
             WpoolMapUnordered => "wpool_map_unordered",
+            WpoolRunState => "wpool_run_state",
             WpoolBoxed => "wpool_run_boxed",
             WpoolSubmit => "wpool_submit",
             WpoolSubmitMany => "wpool_submit_8",
@@ -356,6 +364,7 @@ impl Contender {
                 | WpoolRunInput
                 | WpoolMap
                 | WpoolMapUnordered
+                | WpoolRunState
                 | WpoolBoxed
                 | WpoolSubmit
                 | WpoolSubmitMany
@@ -370,7 +379,7 @@ impl Contender {
         match self {
             WpoolSubmit => Some(Threadpool),
             WpoolSubmitMany => Some(ThreadpoolMany),
-            WpoolRunInput | WpoolMap | WpoolMapUnordered => Some(WpoolRun),
+            WpoolRunInput | WpoolMap | WpoolMapUnordered | WpoolRunState => Some(WpoolRun),
             _ => None,
         }
     }
@@ -444,6 +453,19 @@ impl Contender {
                     .map_unordered(&ctx, 0..n, move |i| work.call(i))
                     .unwrap(),
             ),
+            WpoolRunState => {
+                let jobs = (0..n).map(|i| Job::new(i, i));
+                let run = pools
+                    .wpool
+                    .run_builder()
+                    .worker_state(|| Ok::<u64, Infallible>(0))
+                    .run(&ctx, jobs, move |count: &mut u64, _, i| {
+                        *count += 1;
+                        Ok(work.call(i))
+                    })
+                    .unwrap();
+                sum_run(run)
+            }
             WpoolBoxed => {
                 let jobs = (0..n).map(move |i| -> Job<JobFn<u64, ()>> {
                     Job::from_fn(i, move |_| Ok(work.call(i)))
@@ -1240,7 +1262,7 @@ const IDEAL_8: Baseline = Baseline::Ideal {
 };
 
 /// The targets, and those of input order and the map.
-const TARGETS: [Target; 19] = [
+const TARGETS: [Target; 25] = [
     target("W1", WpoolRun, 2, Baseline::Case(RayonParIter, 2), 1.0),
     target("W1", WpoolRun, 8, Baseline::Case(RayonParIter, 8), 0.9),
     target("W1", WpoolBoxed, 2, Baseline::Case(Threadpool, 2), 10.0),
@@ -1254,6 +1276,13 @@ const TARGETS: [Target; 19] = [
     target("W2", WpoolRunInput, 8, Baseline::Case(WpoolRun, 8), 0.95),
     target("W2", WpoolMap, 2, Baseline::Case(WpoolRun, 2), 1.0),
     target("W2", WpoolMap, 8, Baseline::Case(WpoolRun, 8), 1.0),
+    target("W1", WpoolMapUnordered, 2, Baseline::Case(WpoolRun, 2), 1.0),
+    target("W1", WpoolMapUnordered, 8, Baseline::Case(WpoolRun, 8), 1.0),
+    target("W2", WpoolMapUnordered, 2, Baseline::Case(WpoolRun, 2), 1.0),
+    target("W2", WpoolMapUnordered, 8, Baseline::Case(WpoolRun, 8), 1.0),
+    // Per-worker state against none.
+    target("W2", WpoolRunState, 2, Baseline::Case(WpoolRun, 2), 1.0),
+    target("W2", WpoolRunState, 8, Baseline::Case(WpoolRun, 8), 1.0),
     target("W2s", WpoolRunInput, 2, Baseline::Case(WpoolRun, 2), 0.9),
     target("W2s", WpoolRunInput, 8, Baseline::Case(WpoolRun, 8), 0.9),
     target("W4", WpoolRun, 64, Baseline::Case(AtomicFloor, 64), 0.97),
