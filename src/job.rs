@@ -1000,4 +1000,28 @@ mod tests {
         assert_eq!(std::mem::size_of::<JobId>(), 16);
         assert_eq!(std::mem::size_of::<JobDescriptor>(), 24);
     }
+
+    #[test]
+    fn a_descriptor_is_its_id_kind_and_metadata_whatever_its_layout() {
+        use std::hash::{BuildHasher, RandomState};
+        let hasher = RandomState::new();
+        let bare = JobDescriptor::new("a");
+        // Labeled, but with nothing in the labels: the same descriptor.
+        let emptied = JobDescriptor::new("a")
+            .with_kind("")
+            .with_metadata(Metadata::new());
+        assert_eq!(bare, emptied);
+        assert_eq!(hasher.hash_one(&bare), hasher.hash_one(&emptied));
+        let mut labeled = JobDescriptor::new("a").with_kind("k").with_meta("x", "1");
+        assert_eq!(labeled.id(), bare.id());
+        assert_ne!(labeled, bare);
+        labeled.metadata_mut().insert("y", "2");
+        assert_eq!((labeled.kind(), labeled.metadata().len()), ("k", 2));
+        // The place is not part of what identifies a job.
+        let mut placed = labeled.clone();
+        placed.set_seq(9);
+        placed.count_retry();
+        assert_eq!((placed.seq(), placed.attempts()), (9, 1));
+        assert_eq!(placed, labeled);
+    }
 }

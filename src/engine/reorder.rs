@@ -170,6 +170,73 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_several_runs_is_split_and_each_run_waits_for_its_turn() {
+        let window = Arc::new(Capacity::new(10));
+        assert_eq!(window.try_take_up_to(10), 10);
+        let mut reorder = Reorder::new(window.clone());
+        reorder.insert([5, 6, 7, 0, 1, 9].map(result).into());
+        let mut out = Vec::new();
+        out.extend(std::iter::from_fn(|| reorder.pop()));
+        assert_eq!(values(out.drain(..)), [0, 1], "2 has not arrived");
+        assert_eq!(window.try_take_up_to(10), 2, "the front run's places only");
+        reorder.insert([2, 3, 4, 8].map(result).into());
+        out.extend(std::iter::from_fn(|| reorder.pop()));
+        assert_eq!(values(out), [2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(window.try_take_up_to(10), 8);
+    }
+
+    #[test]
+    fn a_place_given_twice_is_handed_out_not_lost() {
+        let window = Arc::new(Capacity::new(4));
+        assert_eq!(window.try_take_up_to(4), 4);
+        let mut reorder = Reorder::new(window.clone());
+        reorder.insert(vec![result(0), result(1)]);
+        assert_eq!(values(reorder.pop()), [0]);
+        reorder.insert(vec![result(0), result(2)]);
+        let mut out = Vec::new();
+        out.extend(std::iter::from_fn(|| reorder.pop()));
+        assert_eq!(values(out), [1, 0, 2]);
+        assert_eq!(window.try_take_up_to(4), 4, "every place back, once");
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// Whatever order and batches results arrive in, they come out in
+        /// input order, and a place is held only while its result waits
+        /// for an earlier one.
+        #[test]
+        fn any_arrival_comes_out_in_order_with_every_place_back(
+            (order, cuts) in (1usize..200).prop_flat_map(|n| (
+                proptest::strategy::Just((0..n as u64).collect::<Vec<_>>()).prop_shuffle(),
+                proptest::collection::vec(1usize..20, n),
+            ))
+        ) {
+            let n = order.len();
+            let window = Arc::new(Capacity::new(n));
+            proptest::prop_assert_eq!(window.try_take_up_to(n), n);
+            let mut reorder = Reorder::new(window.clone());
+            let (mut arrived, mut out) = (0, Vec::new());
+            let mut cuts = cuts.into_iter();
+            while arrived < n {
+                let take = cuts.next().unwrap_or(n).min(n - arrived);
+                reorder.insert(order[arrived..arrived + take].iter().copied().map(result).collect());
+                arrived += take;
+                out.extend(std::iter::from_fn(|| reorder.pop()));
+                // The places back so far are those of the results handed
+                // out or at the front: never one still waiting.
+                let back = window.try_take_up_to(n);
+                proptest::prop_assert!(back >= out.len());
+                window.give_back(back);
+                let seqs: Vec<u64> = out.iter().map(JobResult::seq).collect();
+                proptest::prop_assert_eq!(seqs, (0..out.len() as u64).collect::<Vec<_>>());
+            }
+            proptest::prop_assert_eq!(out.len(), n);
+            proptest::prop_assert_eq!(window.try_take_up_to(n), n);
+        }
+    }
+
+    #[test]
     fn after_the_end_gaps_are_skipped() {
         let window = Arc::new(Capacity::new(8));
         assert_eq!(window.try_take_up_to(8), 8);
