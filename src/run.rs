@@ -827,14 +827,21 @@ impl<A, T, E> Iterator for ScopedRun<'_, A, T, E> {
     where
         G: FnMut(B, JobResult<T, E>) -> B,
     {
-        if self.reorder.is_some() {
-            let mut acc = init;
-            while let Ok(result) = self.receive(None) {
-                acc = g(acc, result);
+        let mut acc = init;
+        // In input order, a run of results whose turn has come at a time;
+        // one by `receive` when none is ready (it waits, and knows the
+        // ends: the end of the results, a raw channel taken).
+        while let Some(reorder) = &mut self.reorder {
+            if let Some(ready) = reorder.take_ready() {
+                acc = ready.fold(acc, &mut g);
+                continue;
             }
-            return acc;
+            match self.receive(None) {
+                Ok(result) => acc = g(acc, result),
+                Err(_) => return acc,
+            }
         }
-        let mut acc = std::mem::take(&mut self.buffer).fold(init, &mut g);
+        acc = std::mem::take(&mut self.buffer).fold(acc, &mut g);
         while let Ok(batch) = self.next_batch(None) {
             acc = batch.into_iter().fold(acc, &mut g);
         }

@@ -258,6 +258,31 @@ fn fold_and_for_each_read_in_order() {
 }
 
 #[test]
+fn a_fold_after_some_next_calls_goes_on_from_where_they_stopped() {
+    watchdog(|| {
+        let pool = ordered_pool(3, 64);
+        let mut run = pool
+            .run(
+                &Context::background(),
+                (0..3_000u64).map(|i| Job::new(i, i)),
+                |_, i: u64| {
+                    // Uneven: results arrive out of order, runs split.
+                    spin(if i % 97 == 0 { 200 } else { 0 });
+                    Ok::<_, String>(i)
+                },
+            )
+            .unwrap();
+        let first: Vec<u64> = ids(run.by_ref().take(10));
+        assert_eq!(first, (0..10).collect::<Vec<_>>());
+        let rest = run.fold(Vec::new(), |mut rest, r| {
+            rest.extend(r.id().as_u64());
+            rest
+        });
+        assert_eq!(rest, (10..3_000).collect::<Vec<_>>());
+    });
+}
+
+#[test]
 fn try_next_and_next_timeout_keep_the_order() {
     watchdog(|| {
         let pool = ordered_pool(2, 4);

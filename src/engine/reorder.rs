@@ -90,6 +90,21 @@ impl<T, E> Reorder<T, E> {
         }
     }
 
+    /// Hands out every result whose turn has come, at once: the rest of
+    /// the front run, or the next run if its turn has come; `None` if
+    /// neither.
+    pub(crate) fn take_ready(&mut self) -> Option<std::vec::IntoIter<JobResult<T, E>>> {
+        if self.front.len() == 0 {
+            let entry = self.waiting.first_entry()?;
+            if entry.key().0 > self.next {
+                return None;
+            }
+            let run = entry.remove();
+            self.bring_forward(run);
+        }
+        Some(std::mem::replace(&mut self.front, Vec::new().into_iter()))
+    }
+
     /// Once the run has ended: hands out the next result there is,
     /// skipping places whose jobs never ran.
     pub(crate) fn pop_after_end(&mut self) -> Option<JobResult<T, E>> {
