@@ -267,7 +267,7 @@ fn a_fold_after_some_next_calls_goes_on_from_where_they_stopped() {
                 (0..3_000u64).map(|i| Job::new(i, i)),
                 |_, i: u64| {
                     // Uneven: results arrive out of order, runs split.
-                    spin(if i % 97 == 0 { 200 } else { 0 });
+                    spin(if i.is_multiple_of(97) { 200 } else { 0 });
                     Ok::<_, String>(i)
                 },
             )
