@@ -395,6 +395,15 @@ impl<A, T, E> ScopedRun<'_, A, T, E> {
         let waiting = self.engine.reader_waits();
         let unsent = self.engine.take_unsent();
         if !unsent.is_empty() {
+            // Taken from the workers' hands, not from a batch: they still
+            // hold their places in the window. The reordering gives them
+            // back in its turn; without it (the raw channel was taken),
+            // they go back now, as an unpacked batch's do.
+            if self.reorder.is_none()
+                && let Some(window) = self.engine.window()
+            {
+                window.give_back(unsent.len());
+            }
             return Ok(unsent);
         }
         let received = recv_until(&self.results, deadline);

@@ -326,6 +326,76 @@ fn reading_the_raw_channel_under_a_small_window_never_stalls() {
 }
 
 #[test]
+fn results_the_reader_takes_from_the_workers_after_results_give_their_places_back() {
+    watchdog(|| {
+        let pool = ordered_pool(1, 8);
+        let (gate_tx, gate) = unbounded::<()>();
+        let (submitter, mut run) = pool
+            .start(&Context::background(), move |ctx: &Context, i: u64| {
+                if i >= 1_000 {
+                    common::wait_at_gate(ctx, &gate); // the probes below
+                } else if i % 25 == 24 {
+                    // Slow: the reader, waiting, takes the results the
+                    // worker holds rather than waiting for their batch.
+                    std::thread::sleep(Duration::from_millis(20));
+                } else {
+                    spin(20);
+                }
+                Ok::<_, String>(i)
+            })
+            .unwrap();
+        let _ = run.results(); // ends the reordering; nothing read from it
+        let mut read = 0;
+        for i in 0..300u64 {
+            let mut job = Job::new(i, i);
+            while let Err(full) = submitter.submit_timeout(job, Duration::from_millis(20)) {
+                job = full.into_inner();
+                while run.try_next().is_ok() {
+                    read += 1;
+                }
+            }
+        }
+        while read < 300 {
+            run.next_timeout(SOON).expect("a result");
+            read += 1;
+        }
+        // Nothing in flight: the whole window is free again.
+        let free = (1_000..1_008u64)
+            .filter(|&i| submitter.try_submit(Job::new(i, i)).is_ok())
+            .count();
+        drop(gate_tx);
+        drop(submitter);
+        assert_eq!(run.count(), free);
+        assert_eq!(free, 8, "places of the window of 8 free once all is read");
+    });
+}
+
+#[test]
+fn one_worker_starts_jobs_in_the_order_they_were_taken_in() {
+    watchdog(|| {
+        // A full batch sent while the worker looked at the open one used
+        // to let the open (later) batch start first.
+        for _ in 0..200 {
+            let pool = ordered_pool(1, 3);
+            let started = Arc::new(parking_lot::Mutex::new(Vec::new()));
+            let log = started.clone();
+            let run = pool
+                .run(
+                    &Context::background(),
+                    (0..200u64).map(|i| Job::new(i, i)),
+                    move |_, i: u64| {
+                        log.lock().push(i);
+                        Ok::<_, String>(i)
+                    },
+                )
+                .unwrap();
+            assert_eq!(run.count(), 200);
+            assert_eq!(*started.lock(), (0..200).collect::<Vec<_>>());
+        }
+    });
+}
+
+#[test]
 fn wait_under_a_small_window_drops_every_result_and_never_stalls() {
     watchdog(|| {
         let pool = ordered_pool(2, 3);

@@ -270,10 +270,22 @@ impl<A> JobQueue<A> {
         batch
     }
 
-    /// Takes the open batch as it is, for an idle worker; `None` if empty.
+    /// Takes the open batch as it is, for an idle worker (or a full batch
+    /// sent since the worker looked, which is older); `None` if both are
+    /// empty.
     pub(crate) fn take_open(&self) -> Option<Vec<Job<A>>> {
         let mut taken = {
             let mut state = self.state.lock();
+            // A full batch that went onto the channel since the worker
+            // looked there is older than the open one, and goes first:
+            // jobs start in the order they were taken in. (Batches are
+            // sent under this lock, so none can slip past this look.)
+            if let Ok(batch) = self.batches.try_recv() {
+                state.queued -= batch.len();
+                drop(state);
+                self.room.notify();
+                return Some(batch);
+            }
             if state.open.is_empty() {
                 return None;
             }
