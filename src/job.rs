@@ -474,9 +474,13 @@ impl JobDescriptor {
         }
     }
 
-    fn set_seq(&mut self, seq: u64) {
-        let attempts = self.place & !((1 << SEQ_BITS) - 1);
-        self.place = attempts | (seq & ((1 << SEQ_BITS) - 1));
+    /// A run takes the job in at place `seq`, with no attempt made yet:
+    /// the place and the count are the run's, so a descriptor that comes
+    /// from another run's result starts afresh. (One plain store, with
+    /// nothing read first: the queue writes it for every job, under its
+    /// lock.)
+    fn enter_run(&mut self, seq: u64) {
+        self.place = seq & ((1 << SEQ_BITS) - 1);
     }
 }
 
@@ -962,9 +966,9 @@ impl<T, E> Job<JobFn<T, E>> {
 }
 
 impl<A> Job<A> {
-    /// Places the job in its run's intake; see `JobDescriptor::seq`.
-    pub(crate) fn set_seq(&mut self, seq: u64) {
-        self.descriptor.set_seq(seq);
+    /// Takes the job into a run at place `seq`; see `JobDescriptor::enter_run`.
+    pub(crate) fn enter_run(&mut self, seq: u64) {
+        self.descriptor.enter_run(seq);
     }
 
     /// The job's place in its run's intake.
@@ -1019,7 +1023,7 @@ mod tests {
         assert_eq!((labeled.kind(), labeled.metadata().len()), ("k", 2));
         // The place is not part of what identifies a job.
         let mut placed = labeled.clone();
-        placed.set_seq(9);
+        placed.enter_run(9);
         placed.count_retry();
         assert_eq!((placed.seq(), placed.attempts()), (9, 1));
         assert_eq!(placed, labeled);

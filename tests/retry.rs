@@ -110,6 +110,30 @@ fn a_job_that_always_fails_makes_max_attempts_and_keeps_its_last_error() {
 }
 
 #[test]
+fn a_descriptor_from_a_retried_result_starts_afresh_in_another_run() {
+    watchdog(|| {
+        let pool = named_pool(1, "rtafresh");
+        let mut first = pool
+            .run_builder()
+            .retry(Retry::attempts(3).fixed(Duration::from_millis(1)))
+            .run(&Context::background(), [Job::new(7u64, ())], |_, ()| {
+                Err::<(), _>("always")
+            })
+            .unwrap();
+        let result = first.next().unwrap();
+        assert_eq!(result.attempts(), 3);
+        // The same descriptor, in a run of its own: its attempts are that
+        // run's, not the sum.
+        let again = Job::with_descriptor(result.descriptor().clone(), ());
+        let mut second = pool
+            .run(&Context::background(), [again], |_, ()| Ok::<_, &str>(()))
+            .unwrap();
+        let result = second.next().unwrap();
+        assert_eq!((id_of(result.id()), result.attempts()), (7, 1));
+    });
+}
+
+#[test]
 fn the_when_predicate_stops_retries_of_permanent_errors() {
     #[derive(Clone, Debug, PartialEq)]
     enum Error {

@@ -226,7 +226,7 @@ impl<A> JobQueue<A> {
         self.counters.set_submitted(state.submitted);
         state.open.push(job);
         if let Some(job) = state.open.last_mut() {
-            job.set_seq(seq);
+            job.enter_run(seq);
         }
         if state.open.len() >= state.target {
             self.send_open(state, cost);
@@ -342,7 +342,7 @@ impl<A> JobQueue<A> {
     /// the feeder pulled and then gave back), giving it its place.
     pub(crate) fn count_refused(&self, job: &mut Job<A>) {
         let mut state = self.state.lock();
-        job.set_seq(state.submitted);
+        job.enter_run(state.submitted);
         state.submitted += 1;
         self.counters.set_submitted(state.submitted);
     }

@@ -154,7 +154,7 @@ mod tests {
 
     fn result(seq: u64) -> JobResult<u64, ()> {
         let mut job = Job::new(seq, ());
-        job.set_seq(seq);
+        job.enter_run(seq);
         JobResult::new(job.into_parts().0, Outcome::Succeeded(seq))
     }
 

@@ -116,7 +116,7 @@ mod tests {
 
     fn job(seq: u64) -> Job<u64> {
         let mut job = Job::new(seq, seq);
-        job.set_seq(seq);
+        job.enter_run(seq);
         job
     }
 
