@@ -69,6 +69,11 @@ pub const DEFAULT_MAX_BATCH: usize = 4096;
 /// capacity, so input order never holds more jobs and results together
 /// than either of those allows alone.
 ///
+/// Jobs of tens of nanoseconds fill it with the batches they travel in,
+/// and then input order runs about a tenth slower than completion order;
+/// a window of 65,536 brings it within a few percent, for four times as
+/// many results held behind a slow job.
+///
 /// # Examples
 ///
 /// ```
