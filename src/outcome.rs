@@ -471,9 +471,10 @@ impl<T, E> JobResult<T, E> {
         self.descriptor.seq()
     }
 
-    /// How many times the job ran: 1, or more in a run that retries failed
-    /// jobs (see [`RunBuilder::retry`](crate::RunBuilder::retry)); the
-    /// outcome is the last attempt's.
+    /// How many times the job ran in its run: 1, or more in a run that
+    /// retries failed jobs (see [`RunBuilder::retry`](crate::RunBuilder::retry));
+    /// the outcome is the last attempt's. A job built from this result's
+    /// descriptor starts counting afresh in the run it goes to.
     ///
     /// # Examples
     ///
