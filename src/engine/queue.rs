@@ -75,6 +75,15 @@ pub(crate) enum Taken<A> {
     Closed,
 }
 
+/// What an idle worker took with [`JobQueue::take_open`].
+pub(crate) enum Took<A> {
+    /// A full batch that went onto the channel since the worker looked
+    /// there: older than the open batch, so it goes first.
+    Full(Vec<Job<A>>),
+    /// The open batch, as it was.
+    Open(Vec<Job<A>>),
+}
+
 pub(crate) struct JobQueue<A> {
     /// The open batch and the accounting; producers take it once per job,
     /// workers once per batch.
@@ -273,7 +282,7 @@ impl<A> JobQueue<A> {
     /// Takes the open batch as it is, for an idle worker (or a full batch
     /// sent since the worker looked, which is older); `None` if both are
     /// empty.
-    pub(crate) fn take_open(&self) -> Option<Vec<Job<A>>> {
+    pub(crate) fn take_open(&self) -> Option<Took<A>> {
         let mut taken = {
             let mut state = self.state.lock();
             // A full batch that went onto the channel since the worker
@@ -284,7 +293,7 @@ impl<A> JobQueue<A> {
                 state.queued -= batch.len();
                 drop(state);
                 self.room.notify();
-                return Some(batch);
+                return Some(Took::Full(batch));
             }
             if state.open.is_empty() {
                 return None;
@@ -298,7 +307,7 @@ impl<A> JobQueue<A> {
         if taken.capacity() > 2 * taken.len() {
             taken.shrink_to_fit();
         }
-        Some(taken)
+        Some(Took::Open(taken))
     }
 
     /// Closes the queue: the open batch goes onto the channel, and no job
@@ -395,7 +404,11 @@ mod tests {
             while let Taken::Jobs(jobs) = self.queue.try_take() {
                 taken += jobs.len();
             }
-            taken + self.queue.take_open().map_or(0, |jobs| jobs.len())
+            taken
+                + match self.queue.take_open() {
+                    Some(Took::Full(jobs) | Took::Open(jobs)) => jobs.len(),
+                    None => 0,
+                }
         }
     }
 

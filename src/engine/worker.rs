@@ -14,7 +14,7 @@ use crate::engine::counters::{Finish, WorkerCounters};
 use crate::engine::idle::Move;
 use crate::engine::local_queue::LocalQueue;
 use crate::engine::policy::Policy;
-use crate::engine::queue::Taken;
+use crate::engine::queue::{Taken, Took};
 use crate::engine::room::{SPINS, backoff};
 use crate::job::{Job, JobDescriptor};
 use crate::outcome::{JobResult, Outcome};
@@ -402,9 +402,16 @@ impl<'a, A, T, E> Worker<'a, '_, A, T, E> {
                     .filter(|&until| Instant::now() < until);
                 if !closed
                     && paced_until.is_none()
-                    && let Some(jobs) = engine.queue.take_open()
+                    && let Some(took) = engine.queue.take_open()
                 {
-                    self.open_batch_taken = Some(Instant::now());
+                    let jobs = match took {
+                        Took::Full(jobs) => jobs,
+                        Took::Open(jobs) => {
+                            // Only the open batch is paced.
+                            self.open_batch_taken = Some(Instant::now());
+                            jobs
+                        }
+                    };
                     return self.stock(jobs, moving);
                 }
             }
